@@ -1,0 +1,48 @@
+# Share Desk: `make run` serves the app, `make test` runs the whole suite (end-to-end included).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app webapp
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint install install-test chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The stamp files re-run pip only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(FLASK) init-db
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Debian's Chromium drives the end-to-end tests; Playwright cannot download browsers here.
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "Chromium is missing: run 'sudo apt-get install chromium' (or set CHROMIUM=/path)."; \
+		exit 1; \
+	fi
+
+test: install-test chromium
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+
+lint: install-test
+	$(BIN)/ruff check webapp tests
+	$(BIN)/ruff format --check webapp tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-results

@@ -1,0 +1,95 @@
+"""End-to-end fixtures: the app on a real port in a thread, driven by Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import make_app
+from webapp.extensions import db
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        pytest.exit(f"Chromium not found at {path}: run 'make test', which installs it.", 2)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    # Playwright cannot download its own browsers here, so it drives Debian's Chromium.
+    return {
+        "executable_path": chromium_path(),
+        "args": [
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    return make_app(tmp_path_factory.mktemp("e2e"))
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """The app served by werkzeug on a free port for the whole session."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    return live_server
+
+
+@pytest.fixture(autouse=True)
+def empty_database(live_app):
+    """Each test starts with no shares (the server and its schema live for the session)."""
+    with live_app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+
+
+class ConsoleErrors:
+    """Browser console errors seen by a test; a test may expect exact ones (a deliberate 422)."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+        self.expected: list[str] = []
+
+    def expect(self, text: str) -> None:
+        self.expected.append(text)
+
+    def unexpected(self) -> list[str]:
+        left = list(self.seen)
+        for text in self.expected:
+            assert text in left, f"expected console error {text!r}, saw {self.seen}"
+            left.remove(text)
+        return left
+
+
+@pytest.fixture(autouse=True)
+def console_errors(page):
+    """Fail the test on any browser console error or uncaught page exception it did not expect."""
+    errors = ConsoleErrors()
+    page.on("console", lambda msg: errors.seen.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.seen.append(f"page error: {exc}"))
+    yield errors
+    assert errors.unexpected() == [], f"browser console errors: {errors.seen}"

@@ -1,0 +1,84 @@
+"""Share Desk: an internal tool for managing Omneo-style shares."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import zoneinfo
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS = {
+    "DATABASE_URL": "sqlite:///share-desk.sqlite3",  # relative: lands in instance/
+    "DEFAULT_TIMEZONE": "UTC",
+    # HTML forms may carry 100 meta lines of 1000 characters; the API keeps the contract's limit.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "API_MAX_CONTENT_LENGTH": 64 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+}
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then instance/config.py, then WEBAPP_* variables, then tests."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("WEBAPP_INSTANCE_PATH", str(ROOT / "instance")),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    # Keep JSON objects in the contract's field order instead of sorting their keys.
+    app.json.sort_keys = False
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("WEBAPP", loads=_env_value)
+    if test_config:
+        app.config.update(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    _check_timezone(app.config["DEFAULT_TIMEZONE"])
+
+    from . import api, cli, errors, templating, views
+    from .extensions import csrf, db
+
+    db.init_app(app)
+    csrf.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    return app
+
+
+def _env_value(value: str):
+    """Environment values are plain strings, except for numbers and true/false."""
+    if value.isdigit():
+        return int(value)
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
+def _instance_secret(instance: Path) -> str:
+    """The secret key kept in instance/secret_key, made on first run; never a literal."""
+    path = instance / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise RuntimeError(
+            f"DEFAULT_TIMEZONE {name!r} is not an IANA time zone (set WEBAPP_DEFAULT_TIMEZONE)."
+        ) from error

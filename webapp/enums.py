@@ -1,0 +1,98 @@
+"""The one list of source types and period types.
+
+Columns store the ``value``; dropdowns, JSON validation and docs read the same members.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class SourceType(str, enum.Enum):
+    """The kinds of record a profile can share (Omneo v3 ``source_type``)."""
+
+    PROFILE = "profile"
+    PRODUCT = "product"
+    TRANSACTION = "transaction"
+    REWARD = "reward"
+    BENEFIT = "benefit"
+    POINT = "point"
+    USER = "user"
+    TENANT = "tenant"
+    LIST = "list"
+    LIST_ITEM = "listItem"
+    TARGET = "target"
+    AUTOMATION = "automation"
+    TRIGGER = "trigger"
+    AGGREGATION = "aggregation"
+    COMMS_ATTRIBUTE = "comms_attribute"
+    APPEARANCE_ATTRIBUTE = "appearance_attribute"
+    WEBHOOK = "webhook"
+    IDENTITY = "identity"
+    TIER = "tier"
+    ADDRESS = "address"
+    LOCATION = "location"
+    PRODUCT_VARIANT = "product_variant"
+    BENEFIT_DEFINITION = "benefit_definition"
+    REWARD_DEFINITION = "reward_definition"
+    TIER_DEFINITION = "tier_definition"
+    TRANSACTION_ITEM = "transaction_item"
+    ORDER = "order"
+    REDEMPTION = "redemption"
+    TIER_POINT = "tier_point"
+    INTERACTION = "interaction"
+    STATUS = "status"
+    ORGANISATION = "organisation"
+    ROLE_DEFINITION = "role_definition"
+    CREDIT_DEFINITION = "credit_definition"
+    CREDIT = "credit"
+    PRODUCT_LIST_RESERVATION = "product_list_reservation"
+
+    @property
+    def label(self) -> str:
+        """Human label for dropdowns: ``listItem`` -> ``List item``."""
+        words = []
+        for part in self.value.split("_"):
+            word = "".join(" " + c.lower() if c.isupper() else c for c in part)
+            words.append(word)
+        text = " ".join(words)
+        return text[:1].upper() + text[1:]
+
+
+class PeriodType(str, enum.Enum):
+    """How ``period`` and ``absolute_expiry`` turn into an expiry date."""
+
+    DAYS = "days"
+    WEEKS = "weeks"
+    MONTHS = "months"
+    YEARS = "years"
+    ABSOLUTE_DATE = "absolute_date"
+    ABSOLUTE_WEEK = "absolute_week"
+    ABSOLUTE_MONTH = "absolute_month"
+
+    @property
+    def label(self) -> str:
+        """Human label for dropdowns: ``absolute_week`` -> ``Absolute week``."""
+        return self.value.replace("_", " ").capitalize()
+
+    @property
+    def needs_period(self) -> bool:
+        """Relative types count from the creation day and need a ``period``."""
+        return self in RELATIVE_PERIOD_TYPES
+
+
+RELATIVE_PERIOD_TYPES = frozenset(
+    {PeriodType.DAYS, PeriodType.WEEKS, PeriodType.MONTHS, PeriodType.YEARS}
+)
+
+
+class ShareStatus(str, enum.Enum):
+    """Exactly one status per share (contract expiry rule 6)."""
+
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    EXHAUSTED = "exhausted"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()

@@ -1,0 +1,71 @@
+"""The one place that turns errors into responses: JSON under /api/, HTML pages elsewhere."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+#: Contract wording for the statuses an API client can meet.
+API_MESSAGES = {
+    400: "The request body must be a JSON object.",
+    401: "Unauthenticated. Send 'Authorization: Bearer <token>'.",
+    404: "Not found.",
+    405: "The method is not allowed for this route.",
+    413: "The request body is too large.",
+    415: "The content type must be application/json.",
+    422: "The given data was invalid.",
+}
+
+
+class ApiError(HTTPException):
+    """An HTTP error with a message of our own (and field errors for a 422)."""
+
+    def __init__(self, code: int, message: str | None = None, errors: dict | None = None):
+        super().__init__(message or API_MESSAGES.get(code))
+        self.code = code
+        self.errors = errors
+
+
+def validation_error(errors: dict[str, list[str]]) -> ApiError:
+    """A 422 naming every bad field; the message is the first error, as Laravel words it."""
+    messages = [m for field_messages in errors.values() for m in field_messages]
+    message = messages[0] if messages else API_MESSAGES[422]
+    if len(messages) > 1:
+        others = len(messages) - 1
+        message += f" (and {others} more error{'s' if others > 1 else ''})"
+    return ApiError(422, message, errors)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def handle_http_error(error: HTTPException):
+    if wants_json():
+        if isinstance(error, ApiError):
+            message = error.description
+        else:
+            message = API_MESSAGES.get(error.code) or error.description
+        body = {"message": message}
+        if getattr(error, "errors", None) is not None:
+            body["errors"] = error.errors
+        response = jsonify(body)
+        response.status_code = error.code
+        if error.code == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+    template = f"errors/{error.code}.html" if error.code in (403, 404, 405) else "errors/error.html"
+    return render_template(template, error=error), error.code
+
+
+def handle_unexpected(error: Exception):
+    # The traceback goes to the log; the client sees only a generic page or message.
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return handle_http_error(InternalServerError())
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,441 @@
+"""WTForms classes: the one validation for the HTML pages, the htmx preview and the JSON API.
+
+The JSON API feeds the same forms through ``formdata_from_json``, which turns JSON types into
+form values and reports a wrong type as a field error, so no JSON value can reach a field that
+would choke on it.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import BooleanField, Field, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice, enum_choices, enum_coerce
+from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets import DateTimeLocalInput, NumberInput
+
+from . import expiry
+from .enums import PeriodType, SourceType
+from .models import utcnow
+
+BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
+META_MAX_ITEMS = 100
+META_MAX_CHARS = 1000
+
+
+def human(name: str) -> str:
+    """A field name as the contract's messages say it: ``source_type`` -> ``source type``."""
+    return name.replace("_", " ")
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """Every IANA zone name this machine knows, sorted."""
+    return tuple(sorted(zoneinfo.available_timezones() - {"Factory", "localtime"}))
+
+
+# --- validators ---------------------------------------------------------------------------
+
+
+def required(form, field):
+    """The value must be present and not blank."""
+    if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
+        field.errors[:] = []
+        raise StopValidation(f"The {human(field.name)} field is required.")
+
+
+def optional(form, field):
+    """Stop the chain quietly when no value was given."""
+    if field.data is None or field.data == "":
+        field.errors[:] = []
+        raise StopValidation()
+
+
+def max_length(limit: int):
+    def check(form, field):
+        if field.data is not None and len(field.data) > limit:
+            raise ValidationError(
+                f"The {human(field.name)} field must not be greater than {limit} characters."
+            )
+
+    return check
+
+
+def between(low: int, high: int):
+    def check(form, field):
+        if field.data is not None and not low <= field.data <= high:
+            raise ValidationError(
+                f"The {human(field.name)} field must be between {low} and {high}."
+            )
+
+    return check
+
+
+def empty_to_none(value):
+    """An empty string means null (contract: code, absolute_expiry, timezone)."""
+    return None if value == "" else value
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+# --- fields -------------------------------------------------------------------------------
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+class DigitsIntegerField(Field):
+    """An integer written as ASCII digits only: no sign, no spaces, no fraction."""
+
+    widget = NumberInput(min=0)
+
+    def process_formdata(self, valuelist):
+        if not valuelist or valuelist[0] == "":
+            self.data = None
+            return
+        raw = valuelist[0]
+        self.data = None
+        if not _DIGITS.fullmatch(raw):
+            raise ValueError(f"The {human(self.name)} field must be an integer.")
+        self.data = int(raw)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+
+class EnumSelectField(SelectField):
+    """A dropdown over one of the enums; a blank option means "not chosen" (None)."""
+
+    def __init__(self, enum_cls, label=None, validators=None, blank="Choose…", **kwargs):
+        to_member = enum_coerce(enum_cls)
+        choices = [SelectChoice("", blank)] + enum_choices(enum_cls, label=lambda m: m.label)
+        super().__init__(
+            label,
+            validators,
+            coerce=lambda v: to_member(v) if v not in ("", None) else None,
+            choices=choices,
+            **kwargs,
+        )
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            return
+        if self.data is None and self.raw_data and self.raw_data[0] != "":
+            raise ValidationError(f"The selected {human(self.name)} is invalid.")
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+
+
+class TimezoneField(SelectField):
+    """Every IANA zone; blank or absent means the app's default zone."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(
+            label,
+            validators,
+            choices=lambda: [SelectChoice(z) for z in timezone_names()],
+            default=lambda: current_app.config["DEFAULT_TIMEZONE"],
+            **kwargs,
+        )
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0] != "":
+            self.data = valuelist[0]
+
+    def pre_validate(self, form):
+        # A set lookup instead of SelectField's walk over ~600 choices.
+        if self.data not in set(timezone_names()):
+            raise ValidationError(
+                "The timezone field must be a valid IANA time zone, such as Australia/Melbourne."
+            )
+
+
+class LinesField(TextAreaField):
+    """A list of strings: one per line in HTML, a JSON array through the adapter."""
+
+    def process(self, formdata, data=None, **kwargs):
+        self._json_list = getattr(formdata, "json_lists", {}).get(self.name)
+        super().process(formdata, data, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if self._json_list is not None:
+            self.data = list(self._json_list)
+        elif valuelist:
+            lines = [line.strip() for line in valuelist[0].splitlines()]
+            self.data = [line for line in lines if line] or None
+
+    def _value(self):
+        return "\n".join(self.data or [])
+
+
+def meta_items(form, field):
+    """At most 100 items, each at most 1000 characters."""
+    if field.data is None:
+        return
+    if len(field.data) > META_MAX_ITEMS:
+        raise ValidationError(f"The meta field must not have more than {META_MAX_ITEMS} items.")
+    for number, item in enumerate(field.data, start=1):
+        if len(item) > META_MAX_CHARS:
+            raise ValidationError(
+                f"Meta item {number} must not be greater than {META_MAX_CHARS} characters."
+            )
+
+
+# --- forms --------------------------------------------------------------------------------
+
+#: The fields whose values decide the expiry; the preview validates only these.
+EXPIRY_FIELDS = ("timezone", "period", "period_type", "absolute_expiry", "expires_at")
+
+
+@dataclass
+class ExpiryPreview:
+    """What the live preview shows: an expiry, or the reasons there is none yet."""
+
+    expires_at: datetime | None = None
+    zone: str = "UTC"
+    rule: str = ""
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+class ExpiryForm(FlaskForm):
+    """The fields that an edit may change; their expiry rules are shared with create."""
+
+    code = StringField(
+        "Code",
+        filters=[empty_to_none],
+        validators=[optional, max_length(255)],
+        description="Optional secret the claimer must give.",
+    )
+    period = DigitsIntegerField("Period", validators=[optional, between(0, 36500)])
+    period_type = EnumSelectField(PeriodType, "Period type", blank="None (never expires)")
+    absolute_expiry = StringField(
+        "Absolute expiry",
+        filters=[strip, empty_to_none],
+        validators=[optional, max_length(255)],
+        description="YYYY-MM-DD or MM-DD for absolute date, 1–7 for absolute week, "
+        "1–31 for absolute month.",
+    )
+    expires_at = StringField(
+        "Expires at",
+        filters=[strip, empty_to_none],
+        widget=DateTimeLocalInput(),
+        render_kw={"step": 1},
+        validators=[optional],
+        description="An explicit expiry wins over the period; wall-clock time in the share's zone.",
+    )
+    # "meta" is taken by WTForms' Form.meta, so the attribute differs from the contract's name.
+    meta_lines = LinesField(
+        "Meta", name="meta", validators=[meta_items], description="One value per line."
+    )
+
+    def __init__(self, *args, created_at: datetime | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Expiry counts from the creation instant: now for a new share, the stored one on edit.
+        self.created_at = created_at or utcnow()
+
+    def zone_name(self) -> str:
+        """The share's zone; subclasses say where it comes from."""
+        return current_app.config["DEFAULT_TIMEZONE"]
+
+    def normalised_period_type(self) -> PeriodType | None:
+        """A period without a period type means days (contract)."""
+        if self.period_type.data is None and self.period.data is not None:
+            return PeriodType.DAYS
+        return self.period_type.data
+
+    def compute_expiry(self) -> datetime | None:
+        """The expiry these fields give; raises ``expiry.ExpiryError``."""
+        zone = self.zone_name()
+        explicit = None
+        if self.expires_at.data is not None:
+            explicit = expiry.parse_expires_at(self.expires_at.data, zone)
+        return expiry.resolve_expiry(
+            created_at=self.created_at,
+            tz=zone,
+            period=self.period.data,
+            period_type=self.normalised_period_type(),
+            absolute_expiry=self.absolute_expiry.data,
+            expires_at=explicit,
+        )
+
+    def _check_expiry(self) -> None:
+        """Attach an expiry rule violation to the field that caused it."""
+        if any(self[name].errors for name in EXPIRY_FIELDS if name in self):
+            return
+        try:
+            self.computed_expires_at = self.compute_expiry()
+        except expiry.ExpiryError as error:
+            target = error.field if error.field in self else "expires_at"
+            self[target].errors = [*self[target].errors, error.message]
+
+    def validate(self, extra_validators=None) -> bool:
+        super().validate(extra_validators)
+        self._check_expiry()
+        return not self.errors
+
+    def preview(self) -> ExpiryPreview:
+        """Validate only the expiry fields and compute the expiry, saving nothing."""
+        for name in EXPIRY_FIELDS:
+            if name in self:
+                self[name].validate(self)
+        result = ExpiryPreview(zone=self.zone_name(), created_at=self.created_at)
+        self._check_expiry()
+        result.errors = {n: self[n].errors for n in EXPIRY_FIELDS if n in self and self[n].errors}
+        if not result.errors:
+            result.expires_at = self.computed_expires_at
+            result.rule = expiry.describe_rule(
+                self.created_at,
+                result.zone,
+                self.period.data,
+                self.normalised_period_type(),
+                self.absolute_expiry.data,
+            )
+            if self.expires_at.data is not None:
+                result.rule = "the explicit expiry you entered"
+        return result
+
+
+class ShareForm(ExpiryForm):
+    """Create a share: every field of the contract's create body."""
+
+    profile_id = StringField(
+        "Profile ID", filters=[strip], validators=[required, max_length(255)]
+    )
+    source_type = EnumSelectField(SourceType, "Source type", validators=[required])
+    source_id = DigitsIntegerField("Source ID", validators=[required, between(1, BIGINT_MAX)])
+    timezone = TimezoneField("Time zone")
+    quantity = DigitsIntegerField("Quantity", default=1, validators=[optional])
+    remaining_quantity = DigitsIntegerField(
+        "Remaining quantity",
+        validators=[optional, between(0, INT_MAX)],
+        description="Claims left. Blank: 1, or unlimited for a cloneable share.",
+    )
+    is_cloneable = BooleanField("Cloneable", description="Each claim gets a copy.")
+
+    def zone_name(self) -> str:
+        return self.timezone.data or current_app.config["DEFAULT_TIMEZONE"]
+
+    def validate_quantity(self, field):
+        if field.data is not None and field.data != 1:
+            raise ValidationError("The quantity field must be 1.")
+
+    def validate_remaining_quantity(self, field):
+        if field.data is not None and field.data > 1 and not self.is_cloneable.data:
+            raise ValidationError(
+                "The remaining quantity field must be 0 or 1 when the share is not cloneable."
+            )
+
+    def share_values(self) -> dict:
+        """Model column values from valid data, with the contract's defaults applied."""
+        remaining = self.remaining_quantity.data
+        if remaining is None and not self.is_cloneable.data:
+            remaining = 1
+        return {
+            "profile_id": self.profile_id.data,
+            "source_type": self.source_type.data,
+            "source_id": self.source_id.data,
+            "code": self.code.data,
+            "timezone": self.zone_name(),
+            "period": self.period.data,
+            "period_type": self.normalised_period_type(),
+            "absolute_expiry": self.absolute_expiry.data,
+            "expires_at": self.computed_expires_at,
+            "quantity": 1,
+            "remaining_quantity": remaining,
+            "meta": self.meta_lines.data,
+            "is_cloneable": bool(self.is_cloneable.data),
+            "created_at": self.created_at,
+            "updated_at": self.created_at,
+        }
+
+
+# --- JSON adapter -------------------------------------------------------------------------
+
+
+class JSONFormData(MultiDict):
+    """Form data made from a JSON object; JSON arrays travel beside it whole."""
+
+    def __init__(self, mapping=None):
+        super().__init__(mapping)
+        self.json_lists: dict[str, list[str]] = {}
+
+
+def formdata_from_json(form: FlaskForm, payload: dict) -> tuple[JSONFormData, dict]:
+    """Turn a JSON object into form data for ``form``, with an error for each wrong type.
+
+    ``null`` and absent are the same (the field's default); unknown keys are ignored.
+    """
+    formdata = JSONFormData()
+    errors: dict[str, list[str]] = {}
+    for field_ in form:
+        name = field_.name
+        if name == "csrf_token" or payload.get(name) is None:
+            continue
+        value, label = payload[name], human(name)
+        if isinstance(field_, DigitsIntegerField):
+            if isinstance(value, int) and not isinstance(value, bool):
+                if value < 0:
+                    errors[name] = [f"The {label} field must be at least 0."]
+                else:
+                    formdata[name] = str(value)
+            elif isinstance(value, str):
+                formdata[name] = value
+            else:
+                errors[name] = [f"The {label} field must be an integer."]
+        elif isinstance(field_, BooleanField):
+            if not isinstance(value, bool):
+                errors[name] = [f"The {label} field must be true or false."]
+            elif value:
+                formdata[name] = "y"
+        elif isinstance(field_, LinesField):
+            if isinstance(value, list) and all(isinstance(item, str) for item in value):
+                formdata.json_lists[name] = value
+            else:
+                errors[name] = [f"The {label} field must be an array of strings."]
+        elif isinstance(value, str):
+            formdata[name] = value
+        else:
+            errors[name] = [f"The {label} field must be a string."]
+    return formdata, errors
+
+
+def form_from_json(form_cls, payload: dict, **kwargs) -> tuple[FlaskForm, bool]:
+    """Build and validate ``form_cls`` from a JSON object; type errors win over the form's."""
+    form = form_cls(formdata=None, meta={"csrf": False}, **kwargs)
+    formdata, type_errors = formdata_from_json(form, payload)
+    form.process(formdata)
+    form.validate()
+    by_name = {field_.name: field_ for field_ in form}
+    for name, messages in type_errors.items():
+        by_name[name].errors = messages
+    return form, not form.errors
+
+
+#: The contract's field order, so that a 422's message names the first bad field in it.
+CONTRACT_ORDER = (
+    "profile_id", "source_id", "source_type", "code", "timezone", "period", "period_type",
+    "absolute_expiry", "expires_at", "quantity", "remaining_quantity", "meta", "is_cloneable",
+)
+
+
+def field_errors(form: FlaskForm) -> dict[str, list[str]]:
+    """Errors keyed by the contract's field names (the HTML names), in the contract's order."""
+    found = {field_.name: list(field_.errors) for field_ in form if field_.errors}
+    rank = {name: position for position, name in enumerate(CONTRACT_ORDER)}
+    return dict(sorted(found.items(), key=lambda item: rank.get(item[0], len(rank))))

@@ -1,0 +1,157 @@
+"""Database models: Share, ShareClaim and ApiToken."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from . import expiry
+from .enums import PeriodType, ShareStatus, SourceType
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """The current instant in UTC, to the second (the contract stores seconds)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Stores aware datetimes as naive UTC and hands them back aware.
+
+    SQLite keeps no offset, so every value is normalised to UTC on the way in.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def enum_column(enum_cls, **kwargs):
+    """A VARCHAR column that stores the enum's value (``listItem``), not its name."""
+    return mapped_column(
+        sa.Enum(
+            enum_cls,
+            values_callable=lambda members: [m.value for m in members],
+            native_enum=False,
+            length=max(len(m.value) for m in enum_cls),
+            validate_strings=True,
+        ),
+        **kwargs,
+    )
+
+
+def new_handle() -> str:
+    """A random URL-safe public handle: 16 random bytes give 22 characters."""
+    return secrets.token_urlsafe(16)
+
+
+class Share(db.Model):
+    __tablename__ = "shares"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile_id: Mapped[str] = mapped_column(sa.String(255), index=True)
+    source_type: Mapped[SourceType] = enum_column(SourceType, index=True)
+    source_id: Mapped[int] = mapped_column(sa.BigInteger)
+    handle: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_handle)
+    code: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    period: Mapped[int | None]
+    period_type: Mapped[PeriodType | None] = enum_column(PeriodType)
+    absolute_expiry: Mapped[str | None] = mapped_column(sa.String(255))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    quantity: Mapped[int] = mapped_column(default=1)
+    remaining_quantity: Mapped[int | None]
+    meta: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    is_cloneable: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def recompute_expiry(self) -> None:
+        """Apply the expiry rules from the stored period fields and creation instant."""
+        self.expires_at = expiry.resolve_expiry(
+            created_at=self.created_at,
+            tz=self.timezone,
+            period=self.period,
+            period_type=self.period_type,
+            absolute_expiry=self.absolute_expiry,
+        )
+
+    def status(self, now: datetime | None = None) -> ShareStatus:
+        """Exactly one of active, expired, exhausted (contract expiry rule 6)."""
+        now = now or utcnow()
+        if self.expires_at is not None and now > self.expires_at:
+            return ShareStatus.EXPIRED
+        if self.remaining_quantity == 0:
+            return ShareStatus.EXHAUSTED
+        return ShareStatus.ACTIVE
+
+    def to_dict(self) -> dict:
+        """The contract's Share object; an explicit whitelist, never ``__dict__``."""
+        return {
+            "id": self.id,
+            "profile_id": self.profile_id,
+            "source_type": self.source_type.value,
+            "source_id": self.source_id,
+            "handle": self.handle,
+            "code": self.code,
+            "timezone": self.timezone,
+            "period": self.period,
+            "period_type": self.period_type.value if self.period_type else None,
+            "absolute_expiry": self.absolute_expiry,
+            "expires_at": expiry.to_utc_z(self.expires_at),
+            "quantity": self.quantity,
+            "remaining_quantity": self.remaining_quantity,
+            "meta": self.meta,
+            "is_cloneable": self.is_cloneable,
+            "source": {"type": self.source_type.value, "id": self.source_id},
+            "created_at": expiry.to_utc_z(self.created_at),
+            "updated_at": expiry.to_utc_z(self.updated_at),
+        }
+
+
+class ApiToken(db.Model):
+    """A named bearer token for scripts; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    PREFIX = "sd_"
+
+    @staticmethod
+    def hash(token: str) -> str:
+        # Tokens carry 256 random bits, so a fast hash is enough: nothing to brute-force.
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, name: str) -> tuple[ApiToken, str]:
+        """Make a token row and return it with the plain token, which is never stored."""
+        plain = cls.PREFIX + secrets.token_urlsafe(32)
+        return cls(name=name, token_hash=cls.hash(plain)), plain
+
+    @classmethod
+    def find_active(cls, plain: str) -> ApiToken | None:
+        """The live token with this plain value, or None."""
+        return db.session.scalar(
+            sa.select(cls).where(cls.token_hash == cls.hash(plain), cls.revoked_at.is_(None))
+        )

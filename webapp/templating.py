@@ -1,0 +1,66 @@
+"""Jinja filters and globals for showing instants to people."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from . import expiry
+from .models import utcnow
+
+
+def local_time(value: datetime | None, zone: str) -> str:
+    """``2026-12-13 23:59:59 AEDT`` in the given zone; empty for None."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def weekday(value: datetime | None, zone: str) -> str:
+    """The weekday of an instant in the given zone: ``Sunday``."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(zone)).strftime("%A")
+
+
+def relative_time(value: datetime, now: datetime | None = None) -> str:
+    """``in 13 days`` or ``2 days ago``, rounded down to the largest whole unit."""
+    now = now or utcnow()
+    seconds = int((value - now).total_seconds())
+    past, seconds = seconds < 0, abs(seconds)
+    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400),
+                       ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            text = f"{count} {unit}{'s' if count != 1 else ''}"
+            break
+    else:
+        return "just now" if past else "in less than a minute"
+    return f"{text} ago" if past else f"in {text}"
+
+
+def expiry_phrase(value: datetime | None, now: datetime | None = None) -> str:
+    """How a share's expiry reads in a list: ``in 13 days``, ``expired 2 days ago``, ``never``."""
+    if value is None:
+        return "never expires"
+    now = now or utcnow()
+    text = relative_time(value, now)
+    return f"expired {text}" if value < now else text
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters.update(
+        local_time=local_time,
+        weekday=weekday,
+        relative_time=relative_time,
+        expiry_phrase=expiry_phrase,
+        utc_z=expiry.to_utc_z,
+    )
+    if app.testing:
+        # A template typo fails the test instead of rendering an empty string.
+        from jinja2 import StrictUndefined
+
+        app.jinja_env.undefined = StrictUndefined
