@@ -17,6 +17,7 @@ DEFAULTS = {
     # HTML forms may carry 100 meta lines of 1000 characters; the API keeps the contract's limit.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "API_MAX_CONTENT_LENGTH": 64 * 1024,
+    "SQLITE_BUSY_TIMEOUT_MS": 30_000,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
 }
@@ -40,15 +41,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     _check_timezone(app.config["DEFAULT_TIMEZONE"])
 
     from . import api, cli, errors, templating, views
-    from .extensions import csrf, db
+    from .extensions import csrf, db, tune_sqlite
 
     db.init_app(app)
+    tune_sqlite(app)
     csrf.init_app(app)
     errors.init_app(app)
     templating.init_app(app)

@@ -7,8 +7,9 @@ from werkzeug.exceptions import BadRequest
 
 from .errors import ApiError, validation_error
 from .extensions import csrf, db
-from .forms import ShareForm, field_errors, form_from_json
-from .models import ApiToken, Share, utcnow
+from .forms import ClaimForm, ShareEditForm, ShareForm, field_errors, form_from_json
+from .listing import ShareFilterForm, fetch_page
+from .models import ApiToken, ClaimRefused, Share, claim_share, utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v3")
 # Scripts authenticate with a bearer token, not a session cookie, so CSRF does not apply.
@@ -39,7 +40,8 @@ def json_body() -> dict:
         raise ApiError(415)
     try:
         payload = request.get_json()
-    except BadRequest:
+    # A deeply nested body ([[[[...]]]]) exhausts the parser's recursion limit.
+    except (BadRequest, RecursionError):
         payload = None
     if not isinstance(payload, dict):
         raise ApiError(400)
@@ -64,3 +66,76 @@ def get_share(share_id: int):
     """One share."""
     share = db.get_or_404(Share, share_id)
     return {"data": share.to_dict()}
+
+
+@bp.get("/shares")
+def list_shares():
+    """Shares, filtered, sorted and paginated as the contract says."""
+    form = ShareFilterForm(request.args)
+    if not form.validate():
+        raise validation_error(form.param_errors())
+    page = fetch_page(form, utcnow())
+    args = form.active_args()
+
+    def page_url(number: int) -> str:
+        return url_for("api.list_shares", _external=True, **args, **{"page[number]": number})
+
+    return {
+        "data": [share.to_dict() for share in page.items],
+        "links": {
+            "first": page_url(1),
+            "last": page_url(page.last_page),
+            "prev": page_url(page.number - 1) if 1 < page.number <= page.last_page + 1 else None,
+            "next": page_url(page.number + 1) if page.number < page.last_page else None,
+        },
+        "meta": {
+            "current_page": page.number,
+            "from": page.first_index,
+            "last_page": page.last_page,
+            "per_page": page.size,
+            "to": page.last_index,
+            "total": page.total,
+            "path": url_for("api.list_shares", _external=True),
+        },
+    }
+
+
+@bp.put("/shares/<int:share_id>")
+def update_share(share_id: int):
+    """Change the editable fields present in the body; absent ones keep their value."""
+    share = db.get_or_404(Share, share_id)
+    payload = json_body()
+    form, valid = form_from_json(
+        ShareEditForm,
+        payload,
+        data=ShareEditForm.initial_data(share, show_explicit_expiry=False),
+        share=share,
+    )
+    if not valid:
+        raise validation_error(field_errors(form))
+    form.apply(present=set(payload) & set(ShareEditForm.EDITABLE))
+    db.session.commit()
+    return {"data": share.to_dict()}
+
+
+@bp.delete("/shares/<int:share_id>")
+def delete_share(share_id: int):
+    """Delete a share; its claim records stay."""
+    share = db.get_or_404(Share, share_id)
+    db.session.delete(share)
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/shares/<int:share_id>/claim")
+def claim(share_id: int):
+    """Claim a share for another profile."""
+    share = db.get_or_404(Share, share_id)
+    form, valid = form_from_json(ClaimForm, json_body())
+    if not valid:
+        raise validation_error(field_errors(form))
+    try:
+        record = claim_share(share, form.profile_id.data, form.code.data, form.meta_lines.data)
+    except ClaimRefused as refused:
+        raise validation_error(refused.errors) from None
+    return {"data": record.to_dict()}, 201

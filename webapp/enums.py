@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 
 
-class SourceType(str, enum.Enum):
+class SourceType(enum.StrEnum):
     """The kinds of record a profile can share (Omneo v3 ``source_type``)."""
 
     PROFILE = "profile"
@@ -59,7 +59,7 @@ class SourceType(str, enum.Enum):
         return text[:1].upper() + text[1:]
 
 
-class PeriodType(str, enum.Enum):
+class PeriodType(enum.StrEnum):
     """How ``period`` and ``absolute_expiry`` turn into an expiry date."""
 
     DAYS = "days"
@@ -86,7 +86,7 @@ RELATIVE_PERIOD_TYPES = frozenset(
 )
 
 
-class ShareStatus(str, enum.Enum):
+class ShareStatus(enum.StrEnum):
     """Exactly one status per share (contract expiry rule 6)."""
 
     ACTIVE = "active"

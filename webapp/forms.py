@@ -23,7 +23,7 @@ from wtforms.widgets import DateTimeLocalInput, NumberInput
 
 from . import expiry
 from .enums import PeriodType, SourceType
-from .models import utcnow
+from .models import Share, utcnow
 
 BIGINT_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
@@ -32,8 +32,8 @@ META_MAX_CHARS = 1000
 
 
 def human(name: str) -> str:
-    """A field name as the contract's messages say it: ``source_type`` -> ``source type``."""
-    return name.replace("_", " ")
+    """How messages name a field: ``source_type`` -> ``source type``."""
+    return name.replace("[", " ").replace("]", "").replace("_", " ")
 
 
 @cache
@@ -47,6 +47,8 @@ def timezone_names() -> tuple[str, ...]:
 
 def required(form, field):
     """The value must be present and not blank."""
+    if field.process_errors:
+        raise StopValidation()  # a value was given but unreadable: keep that message
     if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
         field.errors[:] = []
         raise StopValidation(f"The {human(field.name)} field is required.")
@@ -54,9 +56,15 @@ def required(form, field):
 
 def optional(form, field):
     """Stop the chain quietly when no value was given."""
+    if field.process_errors:
+        raise StopValidation()  # a value was given but unreadable: keep that message
     if field.data is None or field.data == "":
         field.errors[:] = []
         raise StopValidation()
+
+
+# The template marks required fields (and WTForms adds the attribute) from this flag.
+required.field_flags = {"required": True}
 
 
 def max_length(limit: int):
@@ -99,10 +107,12 @@ class DigitsIntegerField(Field):
     widget = NumberInput(min=0)
 
     def process_formdata(self, valuelist):
-        if not valuelist or valuelist[0] == "":
+        if not valuelist:
+            return  # absent: keep the default (or, on edit, the stored value)
+        raw = valuelist[0]
+        if raw == "":
             self.data = None
             return
-        raw = valuelist[0]
         self.data = None
         if not _DIGITS.fullmatch(raw):
             raise ValueError(f"The {human(self.name)} field must be an integer.")
@@ -132,7 +142,8 @@ class EnumSelectField(SelectField):
         if self.process_errors:
             return
         if self.data is None and self.raw_data and self.raw_data[0] != "":
-            raise ValidationError(f"The selected {human(self.name)} is invalid.")
+            # StopValidation: a "required" validator must not replace this with "is required".
+            raise StopValidation(f"The selected {human(self.name)} is invalid.")
 
     def process_formdata(self, valuelist):
         try:
@@ -259,11 +270,17 @@ class ExpiryForm(FlaskForm):
             return PeriodType.DAYS
         return self.period_type.data
 
-    def compute_expiry(self) -> datetime | None:
-        """The expiry these fields give; raises ``expiry.ExpiryError``."""
+    def compute_expiry(self, failed: frozenset[str] = frozenset()) -> datetime | None:
+        """The expiry these fields give; raises ``expiry.ExpiryError``.
+
+        ``failed`` names fields that did not validate: a bad zone gives way to the default and
+        a bad explicit expiry is left out, so the period rules are still checked.
+        """
         zone = self.zone_name()
+        if "timezone" in failed:
+            zone = current_app.config["DEFAULT_TIMEZONE"]
         explicit = None
-        if self.expires_at.data is not None:
+        if self.expires_at.data is not None and "expires_at" not in failed:
             explicit = expiry.parse_expires_at(self.expires_at.data, zone)
         return expiry.resolve_expiry(
             created_at=self.created_at,
@@ -276,13 +293,17 @@ class ExpiryForm(FlaskForm):
 
     def _check_expiry(self) -> None:
         """Attach an expiry rule violation to the field that caused it."""
-        if any(self[name].errors for name in EXPIRY_FIELDS if name in self):
+        failed = frozenset(n for n in EXPIRY_FIELDS if n in self and self[n].errors)
+        # The period rules need readable period fields; a bad zone or explicit expiry does not
+        # stop them, so that a 422 names every bad field at once.
+        if failed & {"period", "period_type", "absolute_expiry"}:
             return
         try:
-            self.computed_expires_at = self.compute_expiry()
+            self.computed_expires_at = self.compute_expiry(failed)
         except expiry.ExpiryError as error:
             target = error.field if error.field in self else "expires_at"
-            self[target].errors = [*self[target].errors, error.message]
+            if target not in failed:
+                self[target].errors = [*self[target].errors, error.message]
 
     def validate(self, extra_validators=None) -> bool:
         super().validate(extra_validators)
@@ -314,9 +335,7 @@ class ExpiryForm(FlaskForm):
 class ShareForm(ExpiryForm):
     """Create a share: every field of the contract's create body."""
 
-    profile_id = StringField(
-        "Profile ID", filters=[strip], validators=[required, max_length(255)]
-    )
+    profile_id = StringField("Profile ID", filters=[strip], validators=[required, max_length(255)])
     source_type = EnumSelectField(SourceType, "Source type", validators=[required])
     source_id = DigitsIntegerField("Source ID", validators=[required, between(1, BIGINT_MAX)])
     timezone = TimezoneField("Time zone")
@@ -365,6 +384,72 @@ class ShareForm(ExpiryForm):
         }
 
 
+class ShareEditForm(ExpiryForm):
+    """Edit a share: only the contract's editable fields; expiry counts from its creation."""
+
+    EDITABLE = ("code", "period", "period_type", "absolute_expiry", "expires_at", "meta")
+
+    def __init__(self, *args, share: Share, **kwargs):
+        self.share = share
+        super().__init__(*args, created_at=share.created_at, **kwargs)
+
+    @staticmethod
+    def initial_data(share: Share, show_explicit_expiry: bool = True) -> dict:
+        """The share's editable values as form data.
+
+        Only an explicit stored expiry is shown in ``expires_at``: a computed one follows the
+        period fields. The API leaves it out, since there an absent ``expires_at`` keeps it.
+        """
+        data = {
+            "code": share.code,
+            "period": share.period,
+            "period_type": share.period_type,
+            "absolute_expiry": share.absolute_expiry,
+            "meta_lines": share.meta,
+            "expires_at": None,
+        }
+        if show_explicit_expiry and share.expiry_is_explicit:
+            local = share.expires_at.astimezone(zoneinfo.ZoneInfo(share.timezone))
+            data["expires_at"] = local.strftime("%Y-%m-%dT%H:%M:%S")
+        return data
+
+    def zone_name(self) -> str:
+        return self.share.timezone
+
+    def apply(self, present: set[str]) -> None:
+        """Write the fields named in ``present`` to the share, then expiry rule 7."""
+        values = {
+            "code": self.code.data,
+            "period": self.period.data,
+            "period_type": self.normalised_period_type(),
+            "absolute_expiry": self.absolute_expiry.data,
+            "meta": self.meta_lines.data,
+        }
+        for name, value in values.items():
+            if name in present or (name == "period_type" and "period" in present):
+                setattr(self.share, name, value)
+        if self.expires_at.data is not None:
+            self.share.expires_at = self.computed_expires_at
+        elif present & {"expires_at", "period", "period_type", "absolute_expiry"}:
+            self.share.recompute_expiry()
+
+
+class ClaimForm(FlaskForm):
+    """Claim a share: the claimer, the share's code (or handle) and optional meta."""
+
+    profile_id = StringField(
+        "Claimer profile ID", filters=[strip], validators=[required, max_length(255)]
+    )
+    code = StringField(
+        "Code",
+        validators=[required, max_length(255)],
+        description="The share's code, or its handle when it has no code.",
+    )
+    meta_lines = LinesField(
+        "Meta", name="meta", validators=[meta_items], description="One value per line."
+    )
+
+
 # --- JSON adapter -------------------------------------------------------------------------
 
 
@@ -376,6 +461,17 @@ class JSONFormData(MultiDict):
         self.json_lists: dict[str, list[str]] = {}
 
 
+def _is_text(value) -> bool:
+    """A str that can be stored: JSON allows lone surrogates ("\\ud800"), UTF-8 does not."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def formdata_from_json(form: FlaskForm, payload: dict) -> tuple[JSONFormData, dict]:
     """Turn a JSON object into form data for ``form``, with an error for each wrong type.
 
@@ -385,16 +481,21 @@ def formdata_from_json(form: FlaskForm, payload: dict) -> tuple[JSONFormData, di
     errors: dict[str, list[str]] = {}
     for field_ in form:
         name = field_.name
-        if name == "csrf_token" or payload.get(name) is None:
+        if name == "csrf_token" or name not in payload:
             continue
         value, label = payload[name], human(name)
+        if value is None:
+            # null is an explicit blank: the default on create, a cleared value on edit.
+            formdata[name] = ""
+            continue
         if isinstance(field_, DigitsIntegerField):
             if isinstance(value, int) and not isinstance(value, bool):
                 if value < 0:
                     errors[name] = [f"The {label} field must be at least 0."]
                 else:
                     formdata[name] = str(value)
-            elif isinstance(value, str):
+            # "" is no integer: only code, absolute_expiry and timezone read "" as null.
+            elif _is_text(value) and value != "":
                 formdata[name] = value
             else:
                 errors[name] = [f"The {label} field must be an integer."]
@@ -404,22 +505,25 @@ def formdata_from_json(form: FlaskForm, payload: dict) -> tuple[JSONFormData, di
             elif value:
                 formdata[name] = "y"
         elif isinstance(field_, LinesField):
-            if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            if isinstance(value, list) and all(_is_text(item) for item in value):
                 formdata.json_lists[name] = value
             else:
                 errors[name] = [f"The {label} field must be an array of strings."]
-        elif isinstance(value, str):
+        elif _is_text(value):
             formdata[name] = value
         else:
             errors[name] = [f"The {label} field must be a string."]
     return formdata, errors
 
 
-def form_from_json(form_cls, payload: dict, **kwargs) -> tuple[FlaskForm, bool]:
-    """Build and validate ``form_cls`` from a JSON object; type errors win over the form's."""
-    form = form_cls(formdata=None, meta={"csrf": False}, **kwargs)
+def form_from_json(form_cls, payload: dict, obj=None, data=None, **kwargs):
+    """Build and validate ``form_cls`` from a JSON object; type errors win over the form's.
+
+    Fields absent from the payload take their value from ``obj``/``data`` (an edit keeps them).
+    """
+    form = form_cls(formdata=None, obj=obj, data=data, meta={"csrf": False}, **kwargs)
     formdata, type_errors = formdata_from_json(form, payload)
-    form.process(formdata)
+    form.process(formdata, obj=obj, data=data)
     form.validate()
     by_name = {field_.name: field_ for field_ in form}
     for name, messages in type_errors.items():
@@ -429,8 +533,19 @@ def form_from_json(form_cls, payload: dict, **kwargs) -> tuple[FlaskForm, bool]:
 
 #: The contract's field order, so that a 422's message names the first bad field in it.
 CONTRACT_ORDER = (
-    "profile_id", "source_id", "source_type", "code", "timezone", "period", "period_type",
-    "absolute_expiry", "expires_at", "quantity", "remaining_quantity", "meta", "is_cloneable",
+    "profile_id",
+    "source_id",
+    "source_type",
+    "code",
+    "timezone",
+    "period",
+    "period_type",
+    "absolute_expiry",
+    "expires_at",
+    "quantity",
+    "remaining_quantity",
+    "meta",
+    "is_cloneable",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import UTC, datetime
 
@@ -62,6 +63,8 @@ def new_handle() -> str:
 
 class Share(db.Model):
     __tablename__ = "shares"
+    # Never reuse the id of a deleted share: kept claims still name it.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     profile_id: Mapped[str] = mapped_column(sa.String(255), index=True)
@@ -90,6 +93,31 @@ class Share(db.Model):
             period_type=self.period_type,
             absolute_expiry=self.absolute_expiry,
         )
+
+    @property
+    def expiry_is_explicit(self) -> bool:
+        """Whether the stored expiry was given outright rather than computed from the period."""
+        if self.expires_at is None:
+            return False
+        try:
+            self_computed = expiry.resolve_expiry(
+                created_at=self.created_at,
+                tz=self.timezone,
+                period=self.period,
+                period_type=self.period_type,
+                absolute_expiry=self.absolute_expiry,
+            )
+        except expiry.ExpiryError:
+            return True
+        return self_computed != self.expires_at
+
+    def claims(self) -> list[ShareClaim]:
+        """This share's claims, newest first."""
+        return db.session.scalars(
+            sa.select(ShareClaim)
+            .where(ShareClaim.share_id == self.id)
+            .order_by(ShareClaim.id.desc())
+        ).all()
 
     def status(self, now: datetime | None = None) -> ShareStatus:
         """Exactly one of active, expired, exhausted (contract expiry rule 6)."""
@@ -122,6 +150,109 @@ class Share(db.Model):
             "created_at": expiry.to_utc_z(self.created_at),
             "updated_at": expiry.to_utc_z(self.updated_at),
         }
+
+
+class ClaimRefused(Exception):
+    """A claim the rules refuse; ``errors`` maps contract fields to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class ShareClaim(db.Model):
+    """One successful claim.
+
+    It keeps its own copy of what it needs (owner, shared record, handle), and ``share_id`` is a
+    plain column rather than a foreign key, so deleting a share leaves its claims readable.
+    """
+
+    __tablename__ = "share_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    share_id: Mapped[int] = mapped_column(index=True)
+    share_handle: Mapped[str] = mapped_column(sa.String(64))
+    share_profile_id: Mapped[str] = mapped_column(sa.String(255))
+    profile_id: Mapped[str] = mapped_column(sa.String(255), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_source_type: Mapped[SourceType] = enum_column(SourceType)
+    created_source_id: Mapped[int] = mapped_column(sa.BigInteger)
+    is_cloned: Mapped[bool]
+    meta: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def to_dict(self) -> dict:
+        """The contract's ShareClaim object."""
+        return {
+            "id": self.id,
+            "share_id": self.share_id,
+            "share_profile_id": self.share_profile_id,
+            "profile_id": self.profile_id,
+            "claimed_at": expiry.to_utc_z(self.claimed_at),
+            "created_source_type": self.created_source_type.value,
+            "created_source_id": self.created_source_id,
+            "is_cloned": self.is_cloned,
+            "meta": self.meta,
+            "created_at": expiry.to_utc_z(self.created_at),
+            "updated_at": expiry.to_utc_z(self.updated_at),
+        }
+
+
+def claim_share(share: Share, profile_id: str, code: str, meta: list[str] | None) -> ShareClaim:
+    """Claim ``share`` for ``profile_id``; raises ``ClaimRefused`` naming every reason.
+
+    The decrement is one conditional UPDATE, so concurrent claims can never take
+    ``remaining_quantity`` below zero, and the claim row is written in the same transaction.
+    """
+    now = utcnow()
+    errors: dict[str, list[str]] = {}
+    expected = share.code if share.code is not None else share.handle
+    if not hmac.compare_digest(code.encode(), expected.encode()):
+        what = "code" if share.code is not None else "share handle"
+        errors["code"] = [f"The code is wrong: give the share's {what}."]
+    if profile_id == share.profile_id:
+        errors["profile_id"] = ["A profile cannot claim its own share."]
+    status = share.status(now)
+    if status is ShareStatus.EXPIRED:
+        errors["share"] = ["The share has expired."]
+    elif status is ShareStatus.EXHAUSTED:
+        errors["share"] = ["The share has no claims left."]
+    if errors:
+        raise ClaimRefused(errors)
+
+    taken = db.session.execute(
+        sa.update(Share)
+        .where(
+            Share.id == share.id,
+            sa.or_(Share.remaining_quantity.is_(None), Share.remaining_quantity > 0),
+            sa.or_(Share.expires_at.is_(None), Share.expires_at >= now),
+        )
+        # NULL (unlimited) stays NULL: NULL - 1 is NULL.
+        .values(remaining_quantity=Share.remaining_quantity - 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        db.session.rollback()
+        # Another claim took the last one (or the share expired) between the check and now.
+        raise ClaimRefused({"share": ["The share has no claims left."]})
+    claim = ShareClaim(
+        share_id=share.id,
+        share_handle=share.handle,
+        share_profile_id=share.profile_id,
+        profile_id=profile_id,
+        claimed_at=now,
+        created_source_type=share.source_type,
+        created_source_id=share.source_id,
+        is_cloned=share.is_cloneable,
+        meta=meta,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(claim)
+    db.session.commit()
+    db.session.refresh(share)
+    return claim
 
 
 class ApiToken(db.Model):

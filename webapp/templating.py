@@ -30,8 +30,13 @@ def relative_time(value: datetime, now: datetime | None = None) -> str:
     now = now or utcnow()
     seconds = int((value - now).total_seconds())
     past, seconds = seconds < 0, abs(seconds)
-    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400),
-                       ("hour", 3600), ("minute", 60)):
+    for unit, size in (
+        ("year", 365 * 86400),
+        ("month", 30 * 86400),
+        ("day", 86400),
+        ("hour", 3600),
+        ("minute", 60),
+    ):
         if seconds >= size:
             count = seconds // size
             text = f"{count} {unit}{'s' if count != 1 else ''}"

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import csv
+import io
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from .extensions import db
-from .forms import ShareForm
-from .models import Share
+from .forms import ClaimForm, ShareEditForm, ShareForm
+from .listing import ShareFilterForm, fetch_page, share_query
+from .models import ClaimRefused, Share, claim_share, utcnow
 
 bp = Blueprint("shares", __name__)
 
-PER_PAGE = 25
+LIST_PAGE_SIZE = 25
 
 
 @bp.get("/")
@@ -19,13 +33,77 @@ def index():
     return redirect(url_for("shares.list_shares"))
 
 
+def _filter_form() -> ShareFilterForm:
+    """The list's filters from the query string; the browser list shows 25 a page by default."""
+    form = ShareFilterForm(request.args)
+    if not form.page_size.raw_data:
+        form.page_size.data = LIST_PAGE_SIZE
+    form.validate()
+    return form
+
+
+def _results_context(form: ShareFilterForm) -> dict:
+    page = fetch_page(form, utcnow()) if not form.param_errors() else None
+    return {"filters": form, "page": page, "args": form.active_args()}
+
+
 @bp.get("/shares")
 def list_shares():
-    """All shares, newest first, paginated."""
-    page = db.paginate(
-        db.select(Share).order_by(Share.id.desc()), per_page=PER_PAGE, error_out=False
-    )
-    return render_template("shares/list.html", page=page)
+    """Shares, searchable and filterable; every view has its own URL."""
+    form = _filter_form()
+    status = 422 if form.param_errors() else 200
+    return render_template("shares/list.html", **_results_context(form)), status
+
+
+@bp.get("/shares/results")
+def list_results():
+    """htmx fragment: the results table for the list's current filters."""
+    form = _filter_form()
+    response = Response(render_template("shares/_results.html", **_results_context(form)))
+    # The address bar shows the full page's URL, so the view can be bookmarked and restored.
+    response.headers["HX-Push-Url"] = url_for("shares.list_shares", **request.args)
+    return response
+
+
+@bp.get("/shares/export.csv")
+def export_csv():
+    """Exactly the filtered rows as CSV, streamed in batches rather than loaded at once."""
+    form = _filter_form()
+    if form.param_errors():
+        abort(422)
+    query = share_query(form, utcnow()).execution_options(yield_per=1000)
+    columns = [
+        "id", "handle", "profile_id", "source_type", "source_id", "code", "timezone", "period",
+        "period_type", "absolute_expiry", "expires_at", "quantity", "remaining_quantity",
+        "is_cloneable", "status", "meta", "created_at", "updated_at",
+    ]
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        now = utcnow()
+        for share in db.session.scalars(query):
+            record = share.to_dict()
+            record["status"] = share.status(now).value
+            record["meta"] = "\n".join(share.meta or [])
+            writer.writerow([_csv_cell(record[name]) for name in columns])
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    headers = {"Content-Disposition": 'attachment; filename="shares.csv"'}
+    return Response(stream_with_context(rows()), mimetype="text/csv", headers=headers)
+
+
+def _csv_cell(value):
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    if value is None:
+        return ""
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @bp.route("/shares/new", methods=["GET", "POST"])
@@ -43,14 +121,73 @@ def new_share():
 
 
 @bp.post("/shares/preview")
-def preview_expiry():
-    """htmx fragment: the expiry the create form would give, computed without saving."""
-    form = ShareForm()
+@bp.post("/shares/<int:share_id>/preview")
+def preview_expiry(share_id: int | None = None):
+    """htmx fragment: the expiry the create or edit form would give, saving nothing."""
+    form = ShareForm() if share_id is None else ShareEditForm(share=db.get_or_404(Share, share_id))
     return render_template("shares/_preview.html", preview=form.preview())
+
+
+def _detail(share: Share, claim_form: ClaimForm | None = None, status: int = 200):
+    return render_template(
+        "shares/detail.html", share=share, claim_form=claim_form or ClaimForm(formdata=None)
+    ), status
 
 
 @bp.get("/shares/<int:share_id>")
 def show_share(share_id: int):
-    """Every field of one share."""
+    """Every field of one share, its claims, and its actions."""
+    return _detail(db.get_or_404(Share, share_id))
+
+
+@bp.route("/shares/<int:share_id>/edit", methods=["GET", "POST"])
+def edit_share(share_id: int):
+    """Edit the editable fields; immutable ones are shown read-only."""
     share = db.get_or_404(Share, share_id)
-    return render_template("shares/detail.html", share=share)
+    form = ShareEditForm(share=share, data=ShareEditForm.initial_data(share))
+    if form.validate_on_submit():
+        form.apply(present=set(ShareEditForm.EDITABLE))
+        db.session.commit()
+        flash(f"Share {share.handle} updated.", "success")
+        return redirect(url_for("shares.show_share", share_id=share.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("shares/edit.html", form=form, share=share), status
+
+
+@bp.post("/shares/<int:share_id>/claim")
+def claim(share_id: int):
+    """Claim from the detail page; errors are shown inline there."""
+    share = db.get_or_404(Share, share_id)
+    form = ClaimForm()
+    if not form.validate_on_submit():
+        return _detail(share, form, 422)
+    try:
+        record = claim_share(share, form.profile_id.data, form.code.data, form.meta_lines.data)
+    except ClaimRefused as refused:
+        for name, messages in refused.errors.items():
+            target = form.profile_id if name == "profile_id" else form.code
+            if name == "share":
+                form.form_errors.extend(messages)
+            else:
+                target.errors = [*target.errors, *messages]
+        return _detail(share, form, 422)
+    flash(f"Share {share.handle} claimed by profile {record.profile_id}.", "success")
+    return redirect(url_for("shares.show_share", share_id=share.id))
+
+
+@bp.route("/shares/<int:share_id>/delete", methods=["GET", "POST"])
+def delete_share(share_id: int):
+    """Ask first (a real page, not only a dialog), then delete and say what went."""
+    share = db.get_or_404(Share, share_id)
+    claims = len(share.claims())
+    if request.method == "POST":
+        # CSRFProtect has checked the token before this view ran.
+        handle, profile = share.handle, share.profile_id
+        db.session.delete(share)
+        db.session.commit()
+        message = f"Share {handle} of profile {profile} deleted."
+        if claims:
+            message += f" Its {claims} claim record{'s are' if claims != 1 else ' is'} kept."
+        flash(message, "success")
+        return redirect(url_for("shares.list_shares"))
+    return render_template("shares/delete.html", share=share, claims=claims)

@@ -93,3 +93,29 @@ def console_errors(page):
     page.on("pageerror", lambda exc: errors.seen.append(f"page error: {exc}"))
     yield errors
     assert errors.unexpected() == [], f"browser console errors: {errors.seen}"
+
+
+@pytest.fixture
+def make_share(live_app):
+    """Store a share directly; returns its id and handle."""
+
+    def make(**fields):
+        from webapp.enums import PeriodType, SourceType
+        from webapp.models import Share
+
+        values = {
+            "profile_id": "owner-1", "source_type": SourceType.REWARD, "source_id": 1,
+            "timezone": "UTC", "remaining_quantity": 1, "is_cloneable": False,
+        }
+        values.update(fields)
+        if isinstance(values.get("period_type"), str):
+            values["period_type"] = PeriodType(values["period_type"])
+        with live_app.app_context():
+            share = Share(**values)
+            db.session.add(share)
+            db.session.flush()
+            share.recompute_expiry() if "expires_at" not in fields else None
+            db.session.commit()
+            return share.id, share.handle
+
+    return make

@@ -356,9 +356,8 @@ def test_bad_absolute_expiry(period_type, text):
 
 
 def test_large_periods_within_range_are_fine():
-    assert (
-        expiry(period=36500, period_type="months") == "5068-07-29T13:59:59Z"
-    )  # 3041 years 8 months, winter
+    # 36500 months is 3041 years and 8 months: July, Melbourne winter (+10).
+    assert expiry(period=36500, period_type="months") == "5068-07-29T13:59:59Z"
     assert expiry(period=36500, period_type="days") == "2126-11-05T12:59:59Z"
 
 

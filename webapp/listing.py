@@ -1,0 +1,257 @@
+"""Finding shares: the one filter form and query behind the list page, its CSV and the API list.
+
+Parameters use the contract's names everywhere (``filter[status]``, ``sort``, ``page[number]``),
+so a filtered page of the browser list is bookmarkable and reads like the API call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
+from wtforms import Form, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+from wtforms.widgets import SearchInput
+
+from .enums import PeriodType, ShareStatus, SourceType
+from .extensions import db
+from .forms import BIGINT_MAX, DigitsIntegerField, EnumSelectField, between, human
+from .models import Share
+
+FILTER_FIELDS = (
+    "profile_id",
+    "source_type",
+    "source_id",
+    "handle",
+    "code",
+    "period_type",
+    "is_cloneable",
+    "timezone",
+    "status",
+    "search",
+)
+SORT_FIELDS = ("id", "created_at", "updated_at", "expires_at", "remaining_quantity")
+DEFAULT_SORT = "-id"
+DEFAULT_PAGE_SIZE = 15
+MAX_PAGE_SIZE = 100
+BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
+
+
+class ShareFilterForm(Form):
+    """List parameters. Field names are the query parameter names of the contract."""
+
+    profile_id = StringField("Profile ID", name="filter[profile_id]", id="filter-profile-id")
+    source_type = EnumSelectField(
+        SourceType,
+        "Source type",
+        name="filter[source_type]",
+        id="filter-source-type",
+        blank="Any source type",
+    )
+    source_id = DigitsIntegerField(
+        "Source ID",
+        name="filter[source_id]",
+        id="filter-source-id",
+        validators=[between(1, BIGINT_MAX)],
+    )
+    handle = StringField("Handle", name="filter[handle]", id="filter-handle")
+    code = StringField("Code", name="filter[code]", id="filter-code")
+    period_type = EnumSelectField(
+        PeriodType,
+        "Period type",
+        name="filter[period_type]",
+        id="filter-period-type",
+        blank="Any period type",
+    )
+    is_cloneable = SelectField(
+        "Cloneable",
+        name="filter[is_cloneable]",
+        id="filter-is-cloneable",
+        choices=[
+            SelectChoice("", "Cloneable or not"),
+            SelectChoice("true", "Cloneable"),
+            SelectChoice("false", "Not cloneable"),
+        ],
+        validate_choice=False,
+    )
+    timezone = StringField("Time zone", name="filter[timezone]", id="filter-timezone")
+    status = EnumSelectField(
+        ShareStatus, "Status", name="filter[status]", id="filter-status", blank="Any status"
+    )
+    search = StringField(
+        "Search",
+        name="filter[search]",
+        id="filter-search",
+        widget=SearchInput(),
+        render_kw={"placeholder": "Handle, code or profile ID", "autocomplete": "off"},
+        description="Handle, code or profile ID: equal to or starting with.",
+    )
+    sort = SelectField(
+        "Sort",
+        choices=[SelectChoice(f"{sign}{f}") for f in SORT_FIELDS for sign in ("-", "")],
+        default=DEFAULT_SORT,
+        validate_choice=False,
+    )
+    page_number = DigitsIntegerField(
+        "Page", name="page[number]", default=1, validators=[between(1, 10**9)]
+    )
+    page_size = DigitsIntegerField(
+        "Per page",
+        name="page[size]",
+        default=DEFAULT_PAGE_SIZE,
+        validators=[between(1, MAX_PAGE_SIZE)],
+    )
+
+    def __init__(self, args: MultiDict, **kwargs):
+        super().__init__(formdata=args, **kwargs)
+        known = {field.name for field in self}
+        self.unknown = sorted(
+            key for key in args if key.startswith(("filter[", "page[")) and key not in known
+        )
+
+    def validate_is_cloneable(self, field):
+        if field.data not in (None, "") and field.data not in BOOLEAN_WORDS:
+            raise ValidationError("The filter is cloneable parameter must be true, false, 1 or 0.")
+
+    def validate_sort(self, field):
+        if field.data.lstrip("-") not in SORT_FIELDS:
+            raise ValidationError(
+                "The sort parameter must be one of "
+                + ", ".join(SORT_FIELDS)
+                + ", optionally prefixed with - for descending."
+            )
+
+    def validate(self, extra_validators=None) -> bool:
+        super().validate(extra_validators)
+        return not self.param_errors()
+
+    def param_errors(self) -> dict[str, list[str]]:
+        """Errors keyed by query parameter name, unknown filters included."""
+        errors = {}
+        for field in self:
+            if field.errors:
+                errors[field.name] = [
+                    m.replace(
+                        f"The {human(field.name)} field", f"The {human(field.name)} parameter"
+                    )
+                    for m in field.errors
+                ]
+        for key in self.unknown:
+            errors[key] = [f"The {human(key)} parameter is not a known filter."]
+        return errors
+
+    def active_args(self) -> dict[str, str]:
+        """The non-default parameters, for links that keep the current view."""
+        args = {}
+        for field in self:
+            raw = field.raw_data[0] if field.raw_data else ""
+            if raw != "" and field.name != "page[number]":
+                if field.name == "sort" and raw == DEFAULT_SORT:
+                    continue
+                if field.name == "page[size]" and raw == str(DEFAULT_PAGE_SIZE):
+                    continue
+                args[field.name] = raw
+        return args
+
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter narrows the list (for the empty state's wording)."""
+        return any(name.startswith("filter[") for name in self.active_args())
+
+
+def status_condition(status: ShareStatus, now: datetime):
+    """SQL for exactly one status (contract expiry rule 6)."""
+    expired = sa.and_(Share.expires_at.is_not(None), Share.expires_at < now)
+    if status is ShareStatus.EXPIRED:
+        return expired
+    live = sa.or_(Share.expires_at.is_(None), Share.expires_at >= now)
+    if status is ShareStatus.EXHAUSTED:
+        return sa.and_(live, Share.remaining_quantity == 0)
+    return sa.and_(live, sa.or_(Share.remaining_quantity.is_(None), Share.remaining_quantity > 0))
+
+
+def prefix_condition(column, text: str):
+    """Case-sensitive "equals or starts with", as a range the column's index can serve.
+
+    LIKE would be case-insensitive on SQLite and could not use the index.
+    """
+    return sa.and_(column >= text, column < text + "\U0010ffff")
+
+
+def share_query(form: ShareFilterForm, now: datetime) -> sa.Select:
+    """The filtered, sorted SELECT of shares for valid filter data."""
+    query = sa.select(Share)
+    exact = {
+        "profile_id": Share.profile_id,
+        "source_type": Share.source_type,
+        "source_id": Share.source_id,
+        "handle": Share.handle,
+        "code": Share.code,
+        "period_type": Share.period_type,
+        "timezone": Share.timezone,
+    }
+    for name, column in exact.items():
+        value = form[name].data
+        if value not in (None, ""):
+            query = query.where(column == value)
+    if form.is_cloneable.data not in (None, ""):
+        query = query.where(Share.is_cloneable == BOOLEAN_WORDS[form.is_cloneable.data])
+    if form.status.data is not None:
+        query = query.where(status_condition(form.status.data, now))
+    if form.search.data:
+        text = form.search.data
+        query = query.where(
+            sa.or_(
+                prefix_condition(Share.handle, text),
+                prefix_condition(Share.code, text),
+                prefix_condition(Share.profile_id, text),
+            )
+        )
+    name = form.sort.data.lstrip("-")
+    column = getattr(Share, name)
+    descending = form.sort.data.startswith("-")
+    order = [column.desc() if descending else column.asc()]
+    if name != "id":
+        order.append(Share.id.desc() if descending else Share.id.asc())
+    if name in ("expires_at", "remaining_quantity"):
+        # NULL means "never" / "unlimited": it sorts as the largest value either way.
+        order.insert(0, column.is_(None) if not descending else column.is_not(None))
+    return query.order_by(*order)
+
+
+@dataclass
+class Page:
+    """One page of shares with the numbers the contract's ``meta`` needs."""
+
+    items: list[Share]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def last_page(self) -> int:
+        return max(1, math.ceil(self.total / self.size))
+
+    @property
+    def first_index(self) -> int | None:
+        return (self.number - 1) * self.size + 1 if self.items else None
+
+    @property
+    def last_index(self) -> int | None:
+        return (self.number - 1) * self.size + len(self.items) if self.items else None
+
+
+def fetch_page(form: ShareFilterForm, now: datetime) -> Page:
+    """Run the query for one page, with its total count."""
+    query = share_query(form, now)
+    size = form.page_size.data or DEFAULT_PAGE_SIZE
+    number = form.page_number.data or 1
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    )
+    items = db.session.scalars(query.limit(size).offset((number - 1) * size)).all()
+    return Page(items=list(items), number=number, size=size, total=total)
