@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import secrets
+import time
+
 import pytest
+from werkzeug.security import generate_password_hash
 
 from webapp import create_app
+from webapp.enums import Role
 from webapp.extensions import db
-from webapp.models import ApiToken, Share
+from webapp.models import ApiToken, Share, Staff
 
 TEST_SECRET = "test-secret-key-not-for-production"
+STAFF_PASSWORD = "correct horse battery staple"
 
 
 def make_app(tmp_path, **overrides):
@@ -33,9 +40,46 @@ def app(tmp_path):
         db.engine.dispose()
 
 
+@functools.cache
+def password_hash() -> str:
+    """One slow hash per test run, reused by every staff account the tests make."""
+    return generate_password_hash(STAFF_PASSWORD, method="scrypt")
+
+
+def add_staff(app, email: str, role: Role | str) -> int:
+    with app.app_context():
+        member = Staff(email=email, role=Role(role), password_hash=password_hash())
+        db.session.add(member)
+        db.session.commit()
+        return member.id
+
+
+def signed_in(app, role: Role | str):
+    """A test client whose session belongs to a staff member with ``role``."""
+    staff_id = add_staff(app, f"{Role(role).value}-{secrets.token_hex(3)}@example.com", role)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["staff_id"] = staff_id
+        session["seen"] = int(time.time())
+    return client
+
+
 @pytest.fixture
 def client(app):
+    """A test client signed in as an admin (CSRF still on)."""
+    return signed_in(app, Role.ADMIN)
+
+
+@pytest.fixture
+def anon_client(app):
+    """A test client with no session."""
     return app.test_client()
+
+
+@pytest.fixture
+def client_as(app):
+    """``client_as("viewer")``: a client signed in with that role."""
+    return functools.partial(signed_in, app)
 
 
 @pytest.fixture
@@ -46,12 +90,22 @@ def app_ctx(app):
 
 @pytest.fixture
 def token(app) -> str:
-    """A live API token's plain value."""
+    """A live admin API token's plain value."""
+    return issue_token(app, "tests", Role.ADMIN)
+
+
+def issue_token(app, name: str, role: Role | str) -> str:
     with app.app_context():
-        row, plain = ApiToken.issue("tests")
+        row, plain = ApiToken.issue(name, Role(role))
         db.session.add(row)
         db.session.commit()
     return plain
+
+
+@pytest.fixture
+def token_for(app):
+    """``token_for("viewer")``: the plain value of a new token with that role."""
+    return lambda role: issue_token(app, f"{role}-{secrets.token_hex(3)}", role)
 
 
 @pytest.fixture

@@ -20,6 +20,13 @@ DEFAULTS = {
     "SQLITE_BUSY_TIMEOUT_MS": 30_000,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,  # also set whenever the request came over HTTPS
+    "SESSION_IDLE_MINUTES": 30,
+    "SIGN_IN_MAX_FAILURES": 5,
+    "SIGN_IN_WINDOW_MINUTES": 15,
+    "API_RATE_LIMIT": "1200 per minute",  # per API token
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
 }
 
 
@@ -45,17 +52,21 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     _check_timezone(app.config["DEFAULT_TIMEZONE"])
 
-    from . import api, cli, errors, templating, views
-    from .extensions import csrf, db, tune_sqlite
+    from . import admin, api, audit, auth, cli, errors, templating, views  # noqa: F401 (audit)
+    from .extensions import csrf, db, limiter, tune_sqlite
 
     db.init_app(app)
     tune_sqlite(app)
     csrf.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    auth.init_app(app)
+    limiter.init_app(app)  # after auth, so the token is known when the limit is counted
     cli.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(admin.health)
     return app
 
 

@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, request, url_for
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest
 
+from . import openapi
+from .auth import requires
+from .enums import Role
 from .errors import ApiError, validation_error
-from .extensions import csrf, db
+from .extensions import csrf, db, limiter
 from .forms import ClaimForm, ShareEditForm, ShareForm, field_errors, form_from_json
 from .listing import ShareFilterForm, fetch_page
-from .models import ApiToken, ClaimRefused, Share, claim_share, utcnow
+from .models import ClaimRefused, IdempotencyKey, Share, claim_share, utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v3")
-# Scripts authenticate with a bearer token, not a session cookie, so CSRF does not apply.
+# Scripts authenticate with a bearer token (checked in auth.check_access), not a session
+# cookie, so CSRF does not apply.
 csrf.exempt(bp)
-
-
-@bp.before_request
-def authenticate():
-    """Every API route needs a live bearer token."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    found = ApiToken.find_active(token.strip()) if scheme.lower() == "bearer" else None
-    if found is None:
-        raise ApiError(401)
-    now = utcnow()
-    # Record use at most once a minute, so reads do not each turn into a write.
-    if found.last_used_at is None or (now - found.last_used_at).total_seconds() >= 60:
-        found.last_used_at = now
-        db.session.commit()
-    g.api_token = found
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(bp)
 
 
 def json_body() -> dict:
@@ -48,20 +39,83 @@ def json_body() -> dict:
     return payload
 
 
+@bp.get("/openapi.json")
+@requires(Role.VIEWER)
+def openapi_document():
+    """This API's OpenAPI 3.1 document, built from the forms and enums that validate it."""
+    return openapi.document()
+
+
 @bp.post("/shares")
+@requires(Role.AGENT)
 def create_share():
-    """Create a share from a JSON body validated by the same form as the HTML page."""
-    form, valid = form_from_json(ShareForm, json_body())
+    """Create a share from a JSON body validated by the same form as the HTML page.
+
+    With an ``Idempotency-Key``, a retry of the same body gets the first answer back.
+    """
+    payload = json_body()
+    key = request.headers.get("Idempotency-Key")
+    fingerprint = None
+    if key is not None:
+        fingerprint = IdempotencyKey.fingerprint_of(payload)
+        if not 1 <= len(key) <= 255:
+            raise validation_error(
+                {IDEMPOTENCY: ["The Idempotency-Key header must be 1 to 255 characters."]}
+            )
+        if (earlier := IdempotencyKey.find(g.api_token.id, key)) is not None:
+            return _replay(earlier, fingerprint)
+    form, valid = form_from_json(ShareForm, payload)
     if not valid:
         raise validation_error(field_errors(form))
     share = Share(**form.share_values())
     db.session.add(share)
-    db.session.commit()
+    db.session.flush()
+    body = {"data": share.to_dict()}
     location = url_for("api.get_share", share_id=share.id)
-    return {"data": share.to_dict()}, 201, {"Location": location}
+    if key is not None:
+        db.session.add(
+            IdempotencyKey(
+                token_id=g.api_token.id,
+                key=key,
+                fingerprint=fingerprint,
+                status=201,
+                response=body,
+                location=location,
+            )
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer as it did.
+        db.session.rollback()
+        earlier = IdempotencyKey.find(g.api_token.id, key) if key is not None else None
+        if earlier is None:
+            raise
+        return _replay(earlier, fingerprint)
+    return body, 201, {"Location": location}
+
+
+IDEMPOTENCY = "Idempotency-Key"
+
+
+def _replay(earlier: IdempotencyKey, fingerprint: str):
+    """The stored first answer, or a 422 when the key came with another body."""
+    if earlier.fingerprint != fingerprint:
+        raise validation_error(
+            {
+                IDEMPOTENCY: [
+                    "The Idempotency-Key header was already used with a different request body."
+                ]
+            }
+        )
+    headers = {"Idempotent-Replayed": "true"}
+    if earlier.location:
+        headers["Location"] = earlier.location
+    return earlier.response, earlier.status, headers
 
 
 @bp.get("/shares/<int:share_id>")
+@requires(Role.VIEWER)
 def get_share(share_id: int):
     """One share."""
     share = db.get_or_404(Share, share_id)
@@ -69,6 +123,7 @@ def get_share(share_id: int):
 
 
 @bp.get("/shares")
+@requires(Role.VIEWER)
 def list_shares():
     """Shares, filtered, sorted and paginated as the contract says."""
     form = ShareFilterForm(request.args)
@@ -101,6 +156,7 @@ def list_shares():
 
 
 @bp.put("/shares/<int:share_id>")
+@requires(Role.AGENT)
 def update_share(share_id: int):
     """Change the editable fields present in the body; absent ones keep their value."""
     share = db.get_or_404(Share, share_id)
@@ -119,6 +175,7 @@ def update_share(share_id: int):
 
 
 @bp.delete("/shares/<int:share_id>")
+@requires(Role.ADMIN)
 def delete_share(share_id: int):
     """Delete a share; its claim records stay."""
     share = db.get_or_404(Share, share_id)
@@ -128,6 +185,7 @@ def delete_share(share_id: int):
 
 
 @bp.post("/shares/<int:share_id>/claim")
+@requires(Role.AGENT)
 def claim(share_id: int):
     """Claim a share for another profile."""
     share = db.get_or_404(Share, share_id)

@@ -1,52 +1,74 @@
-"""Command-line tools: ``flask --app webapp init-db`` and ``flask --app webapp tokens ...``."""
+"""Command-line tools: ``init-db``, ``tokens`` and ``staff`` (``flask --app webapp ...``)."""
 
 from __future__ import annotations
 
+import getpass
+import sys
+
 import click
 import sqlalchemy as sa
-from flask import Flask
-from flask.cli import AppGroup
+from flask import Flask, g
+from flask.cli import AppGroup, with_appcontext
 
+from .enums import Role
 from .extensions import db
-from .models import ApiToken, utcnow
+from .models import ApiToken, Staff, utcnow
 
 tokens = AppGroup("tokens", help="Create, list and revoke API tokens.")
+staff = AppGroup("staff", help="Create and list staff accounts.")
+ROLE = click.Choice([role.value for role in Role])
+
+
+def _as_cli_actor() -> None:
+    """Audit rows from the command line name the operating-system user."""
+    g.actor = f"cli:{getpass.getuser()}"
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create the database tables that do not exist yet (safe to run again)."""
     db.create_all()
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    if not db.session.scalar(sa.select(sa.func.count(Staff.id))):
+        click.echo(
+            "No staff account yet. Make the first one with:\n"
+            "  .venv/bin/flask --app webapp staff create you@example.com --role admin"
+        )
 
 
 @tokens.command("create")
 @click.argument("name")
-def create_token(name: str):
+@click.option(
+    "--role", type=ROLE, default=Role.AGENT.value, show_default=True, help="What the token may do."
+)
+def create_token(name: str, role: str):
     """Make a token called NAME and print it once; only its hash is stored."""
+    _as_cli_actor()
     name = name.strip()
     if not name or len(name) > 100:
         raise click.BadParameter("must be 1 to 100 characters", param_hint="NAME")
     if db.session.scalar(sa.select(ApiToken).where(ApiToken.name == name)):
         raise click.ClickException(f"A token named {name!r} exists already.")
-    token, plain = ApiToken.issue(name)
+    token, plain = ApiToken.issue(name, Role(role))
     db.session.add(token)
     db.session.commit()
-    click.echo(f"Token {name!r} created. Copy it now: it is not shown again.", err=True)
+    click.echo(f"Token {name!r} ({role}) created. Copy it now: it is not shown again.", err=True)
     click.echo(plain)
 
 
 @tokens.command("list")
 def list_tokens():
-    """List tokens: name, created, last used, revoked."""
+    """List tokens: name, role, created, last used, revoked."""
     rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.name)).all()
     if not rows:
         click.echo("No API tokens. Make one with: flask --app webapp tokens create NAME")
         return
-    click.echo(f"{'NAME':30} {'CREATED':21} {'LAST USED':21} STATUS")
+    click.echo(f"{'NAME':30} {'ROLE':7} {'CREATED':21} {'LAST USED':21} STATUS")
     for row in rows:
         click.echo(
-            f"{row.name:30} {_when(row.created_at):21} {_when(row.last_used_at):21} "
+            f"{row.name:30} {row.role.value:7} {_when(row.created_at):21} "
+            f"{_when(row.last_used_at):21} "
             f"{'revoked ' + _when(row.revoked_at) if row.revoked_at else 'active'}"
         )
 
@@ -55,6 +77,8 @@ def list_tokens():
 @click.argument("name")
 def revoke_token(name: str):
     """Revoke the token called NAME; requests with it get 401 at once."""
+    _as_cli_actor()
+    name = name.strip()
     token = db.session.scalar(
         sa.select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
     )
@@ -65,6 +89,46 @@ def revoke_token(name: str):
     click.echo(f"Token {name!r} revoked.")
 
 
+@staff.command("create")
+@click.argument("email")
+@click.option("--role", type=ROLE, required=True, help="viewer, agent or admin.")
+def create_staff(email: str, role: str):
+    """Make a staff account; the password is asked for, or read from standard input."""
+    _as_cli_actor()
+    email = Staff.normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise click.BadParameter("must be an email address", param_hint="EMAIL")
+    if Staff.by_email(email):
+        raise click.ClickException(f"A staff account for {email} exists already.")
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < Staff.MIN_PASSWORD:
+        raise click.ClickException(
+            f"The password must be at least {Staff.MIN_PASSWORD} characters."
+        )
+    member = Staff(email=email, role=Role(role))
+    member.set_password(password)
+    db.session.add(member)
+    db.session.commit()
+    click.echo(f"Staff account {email} created ({role}).")
+
+
+@staff.command("list")
+def list_staff():
+    """List staff accounts with their roles."""
+    rows = db.session.scalars(sa.select(Staff).order_by(Staff.email)).all()
+    if not rows:
+        click.echo(
+            "No staff accounts. Make one with: flask --app webapp staff create EMAIL --role admin"
+        )
+        return
+    for row in rows:
+        state = "active" if row.is_active else "deactivated"
+        click.echo(f"{row.email:40} {row.role.value:7} {state}")
+
+
 def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
 
@@ -72,3 +136,4 @@ def _when(value) -> str:
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(tokens)
+    app.cli.add_command(staff)

@@ -96,3 +96,19 @@ class ShareStatus(enum.StrEnum):
     @property
     def label(self) -> str:
         return self.value.capitalize()
+
+
+class Role(enum.StrEnum):
+    """What a staff member or API token may do; each role includes the ones before it."""
+
+    VIEWER = "viewer"  # read
+    AGENT = "agent"  # also create, edit, claim
+    ADMIN = "admin"  # also delete, manage staff and API tokens
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    def allows(self, needed: Role) -> bool:
+        order = list(Role)
+        return order.index(self) >= order.index(needed)

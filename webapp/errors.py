@@ -9,11 +9,13 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 API_MESSAGES = {
     400: "The request body must be a JSON object.",
     401: "Unauthenticated. Send 'Authorization: Bearer <token>'.",
+    403: "This token's role may not do this.",
     404: "Not found.",
     405: "The method is not allowed for this route.",
     413: "The request body is too large.",
     415: "The content type must be application/json.",
     422: "The given data was invalid.",
+    429: "Too many requests for this token. Wait for the time in the Retry-After header.",
 }
 
 
@@ -56,7 +58,8 @@ def handle_http_error(error: HTTPException):
         if error.code == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
-    template = f"errors/{error.code}.html" if error.code in (403, 404, 405) else "errors/error.html"
+    known = (403, 404, 405, 422, 500)
+    template = f"errors/{error.code}.html" if error.code in known else "errors/error.html"
     return render_template(template, error=error), error.code
 
 

@@ -16,6 +16,7 @@ from webapp.enums import PeriodType
 
 MAX_PERIOD = 36500
 PAST_9999 = "The resulting expiry is past the year 9999."
+BEFORE_YEAR_1 = "The resulting expiry is before the year 1."
 BAD_EXPIRES_AT = "The expires at field must be a valid ISO 8601 date-time."
 BAD_TIMEZONE = "The timezone field must be a valid IANA time zone, such as Australia/Melbourne."
 BAD_ABSOLUTE_DATE = (
@@ -80,7 +81,9 @@ def _to_utc(instant: datetime, field: str) -> datetime:
     try:
         return _as_aware(instant).astimezone(UTC)
     except OverflowError:
-        raise ExpiryError(field, PAST_9999) from None
+        # Only the calendar's two ends overflow: before year 1 or after year 9999.
+        message = BEFORE_YEAR_1 if instant.year == 1 else PAST_9999
+        raise ExpiryError(field, message) from None
 
 
 def local_day(instant: datetime, tz) -> date:

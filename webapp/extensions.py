@@ -1,6 +1,8 @@
 """Extension objects, bound to the app in create_app()."""
 
-from flask import Flask
+from flask import Flask, g
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
@@ -13,6 +15,17 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
+
+
+def _token_key() -> str:
+    """API rate limits count per token (auth.check_access has identified it)."""
+    token = g.get("api_token")
+    return f"token:{token.id}" if token is not None else get_remote_address()
+
+
+# Storage comes from RATELIMIT_STORAGE_URI: memory:// for one process; a shared store (Redis,
+# Memcached) when several app servers must count together.
+limiter = Limiter(key_func=_token_key)
 
 
 def tune_sqlite(app: Flask) -> None:

@@ -15,11 +15,12 @@ from functools import cache
 
 from flask import current_app
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, Field, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice, enum_choices, enum_coerce
 from wtforms.validators import StopValidation, ValidationError
-from wtforms.widgets import DateTimeLocalInput, NumberInput
+from wtforms.widgets import DateTimeLocalInput, NumberInput, TextInput
 
 from . import expiry
 from .enums import PeriodType, SourceType
@@ -74,6 +75,7 @@ def max_length(limit: int):
                 f"The {human(field.name)} field must not be greater than {limit} characters."
             )
 
+    check.json_schema = {"maxLength": limit}  # read by the OpenAPI document
     return check
 
 
@@ -84,6 +86,7 @@ def between(low: int, high: int):
                 f"The {human(field.name)} field must be between {low} and {high}."
             )
 
+    check.json_schema = {"minimum": low, "maximum": high}  # read by the OpenAPI document
     return check
 
 
@@ -152,24 +155,41 @@ class EnumSelectField(SelectField):
             self.data = None
 
 
-class TimezoneField(SelectField):
+@cache
+def _zone_options() -> Markup:
+    return Markup("".join(f'<option value="{escape(zone)}">' for zone in timezone_names()))
+
+
+class ZoneListInput(TextInput):
+    """A text box that suggests IANA zones as you type: a native ``datalist``, no script."""
+
+    def __call__(self, field, **kwargs):
+        list_id = f"{field.id}-zones"
+        kwargs.setdefault("list", list_id)
+        kwargs.setdefault("autocomplete", "off")
+        kwargs.setdefault("spellcheck", "false")
+        box = super().__call__(field, **kwargs)
+        return box + Markup(f'<datalist id="{list_id}">') + _zone_options() + Markup("</datalist>")
+
+
+class TimezoneField(StringField):
     """Every IANA zone; blank or absent means the app's default zone."""
+
+    widget = ZoneListInput()
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(
             label,
             validators,
-            choices=lambda: [SelectChoice(z) for z in timezone_names()],
             default=lambda: current_app.config["DEFAULT_TIMEZONE"],
             **kwargs,
         )
 
     def process_formdata(self, valuelist):
-        if valuelist and valuelist[0] != "":
-            self.data = valuelist[0]
+        if valuelist and valuelist[0].strip() != "":
+            self.data = valuelist[0].strip()
 
     def pre_validate(self, form):
-        # A set lookup instead of SelectField's walk over ~600 choices.
         if self.data not in set(timezone_names()):
             raise ValidationError(
                 "The timezone field must be a valid IANA time zone, such as Australia/Melbourne."
@@ -205,6 +225,9 @@ def meta_items(form, field):
             raise ValidationError(
                 f"Meta item {number} must not be greater than {META_MAX_CHARS} characters."
             )
+
+
+meta_items.json_schema = {"maxItems": META_MAX_ITEMS, "items": {"maxLength": META_MAX_CHARS}}
 
 
 # --- forms --------------------------------------------------------------------------------
@@ -282,6 +305,14 @@ class ExpiryForm(FlaskForm):
         explicit = None
         if self.expires_at.data is not None and "expires_at" not in failed:
             explicit = expiry.parse_expires_at(self.expires_at.data, zone)
+            # The explicit expiry wins (rule 1), but the period fields stored beside it must
+            # still be valid, or a later edit could not recompute from them.
+            expiry.target_date(
+                expiry.local_day(self.created_at, zone),
+                self.period.data,
+                self.normalised_period_type(),
+                self.absolute_expiry.data,
+            )
         return expiry.resolve_expiry(
             created_at=self.created_at,
             tz=zone,
@@ -297,13 +328,28 @@ class ExpiryForm(FlaskForm):
         # The period rules need readable period fields; a bad zone or explicit expiry does not
         # stop them, so that a 422 names every bad field at once.
         if failed & {"period", "period_type", "absolute_expiry"}:
+            # The period rules cannot run, but a bad explicit expiry is still named.
+            if self.expires_at.data is not None and "expires_at" not in failed:
+                zone = self.zone_name()
+                if "timezone" in failed:
+                    zone = current_app.config["DEFAULT_TIMEZONE"]
+                try:
+                    expiry.parse_expires_at(self.expires_at.data, zone)
+                except expiry.ExpiryError as error:
+                    self.expires_at.errors = [*self.expires_at.errors, error.message]
             return
-        try:
-            self.computed_expires_at = self.compute_expiry(failed)
-        except expiry.ExpiryError as error:
-            target = error.field if error.field in self else "expires_at"
-            if target not in failed:
-                self[target].errors = [*self[target].errors, error.message]
+        while True:
+            try:
+                self.computed_expires_at = self.compute_expiry(failed)
+                return
+            except expiry.ExpiryError as error:
+                target = error.field if error.field in self else "expires_at"
+                if target not in failed:
+                    self[target].errors = [*self[target].errors, error.message]
+                # Once more without the bad zone or explicit expiry, for the period rules.
+                if target in failed or target not in ("timezone", "expires_at"):
+                    return
+                failed |= {target}
 
     def validate(self, extra_validators=None) -> bool:
         super().validate(extra_validators)

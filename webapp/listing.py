@@ -87,8 +87,12 @@ class ShareFilterForm(Form):
         name="filter[search]",
         id="filter-search",
         widget=SearchInput(),
-        render_kw={"placeholder": "Handle, code or profile ID", "autocomplete": "off"},
-        description="Handle, code or profile ID: equal to or starting with.",
+        render_kw={
+            "placeholder": "Handle, code or profile ID",
+            "autocomplete": "off",
+            "data-search-shortcut": True,
+        },
+        description="Handle, code or profile ID: equal to or starting with. Press / to jump here.",
     )
     sort = SelectField(
         "Sort",
@@ -118,7 +122,8 @@ class ShareFilterForm(Form):
             raise ValidationError("The filter is cloneable parameter must be true, false, 1 or 0.")
 
     def validate_sort(self, field):
-        if field.data.lstrip("-") not in SORT_FIELDS:
+        # removeprefix, not lstrip: "--id" is not a sort.
+        if field.data.removeprefix("-") not in SORT_FIELDS:
             raise ValidationError(
                 "The sort parameter must be one of "
                 + ", ".join(SORT_FIELDS)
@@ -145,14 +150,15 @@ class ShareFilterForm(Form):
         return errors
 
     def active_args(self) -> dict[str, str]:
-        """The non-default parameters, for links that keep the current view."""
+        """The given parameters, for links that keep the current view.
+
+        A given page size is always kept: the API's default (15) is not the list page's (25).
+        """
         args = {}
         for field in self:
             raw = field.raw_data[0] if field.raw_data else ""
             if raw != "" and field.name != "page[number]":
                 if field.name == "sort" and raw == DEFAULT_SORT:
-                    continue
-                if field.name == "page[size]" and raw == str(DEFAULT_PAGE_SIZE):
                     continue
                 args[field.name] = raw
         return args
@@ -211,7 +217,7 @@ def share_query(form: ShareFilterForm, now: datetime) -> sa.Select:
                 prefix_condition(Share.profile_id, text),
             )
         )
-    name = form.sort.data.lstrip("-")
+    name = form.sort.data.removeprefix("-")
     column = getattr(Share, name)
     descending = form.sort.data.startswith("-")
     order = [column.desc() if descending else column.asc()]

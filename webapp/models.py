@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import expiry
-from .enums import PeriodType, ShareStatus, SourceType
+from .enums import PeriodType, Role, ShareStatus, SourceType
 from .extensions import db
 
 
@@ -119,6 +121,14 @@ class Share(db.Model):
             .order_by(ShareClaim.id.desc())
         ).all()
 
+    def history(self) -> list[AuditEvent]:
+        """The audit events of this share, newest first."""
+        return db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.share_id == self.id)
+            .order_by(AuditEvent.id.desc())
+        ).all()
+
     def status(self, now: datetime | None = None) -> ShareStatus:
         """Exactly one of active, expired, exhausted (contract expiry rule 6)."""
         now = now or utcnow()
@@ -209,7 +219,7 @@ def claim_share(share: Share, profile_id: str, code: str, meta: list[str] | None
     errors: dict[str, list[str]] = {}
     expected = share.code if share.code is not None else share.handle
     if not hmac.compare_digest(code.encode(), expected.encode()):
-        what = "code" if share.code is not None else "share handle"
+        what = "code" if share.code is not None else "handle"
         errors["code"] = [f"The code is wrong: give the share's {what}."]
     if profile_id == share.profile_id:
         errors["profile_id"] = ["A profile cannot claim its own share."]
@@ -262,6 +272,7 @@ class ApiToken(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    role: Mapped[Role] = enum_column(Role, default=Role.AGENT)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -275,10 +286,10 @@ class ApiToken(db.Model):
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, name: str) -> tuple[ApiToken, str]:
+    def issue(cls, name: str, role: Role = Role.AGENT) -> tuple[ApiToken, str]:
         """Make a token row and return it with the plain token, which is never stored."""
         plain = cls.PREFIX + secrets.token_urlsafe(32)
-        return cls(name=name, token_hash=cls.hash(plain)), plain
+        return cls(name=name, role=role, token_hash=cls.hash(plain)), plain
 
     @classmethod
     def find_active(cls, plain: str) -> ApiToken | None:
@@ -286,3 +297,96 @@ class ApiToken(db.Model):
         return db.session.scalar(
             sa.select(cls).where(cls.token_hash == cls.hash(plain), cls.revoked_at.is_(None))
         )
+
+
+class Staff(db.Model):
+    """A person who signs in to the web app."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = enum_column(Role)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    MIN_PASSWORD = 12
+
+    @staticmethod
+    def normalise_email(email: str) -> str:
+        return email.strip().lower()
+
+    def set_password(self, password: str) -> None:
+        # scrypt: a deliberately slow hash, so a stolen table resists guessing.
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @classmethod
+    def by_email(cls, email: str) -> Staff | None:
+        return db.session.scalar(sa.select(cls).where(cls.email == cls.normalise_email(email)))
+
+
+class SignInFailure(db.Model):
+    """A failed sign-in, kept in the database so every app server sees the same count."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    address: Mapped[str] = mapped_column(sa.String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class AuditEvent(db.Model):
+    """Who changed which share, when, and how: written in the change's own transaction."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(300), index=True)
+    action: Mapped[str] = mapped_column(sa.String(20), index=True)
+    share_id: Mapped[int | None] = mapped_column(index=True)
+    share_handle: Mapped[str | None] = mapped_column(sa.String(64))
+    changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class IdempotencyKey(db.Model):
+    """The first answer to a create sent with an ``Idempotency-Key``, replayed for 24 hours.
+
+    Unique per token and key, and written in the create's own transaction: of two concurrent
+    requests with one key, one commits and the other finds its row.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("token_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int]
+    key: Mapped[str] = mapped_column(sa.String(255))
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[int]
+    response: Mapped[dict] = mapped_column(sa.JSON)
+    location: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    LIFETIME = timedelta(hours=24)
+
+    @staticmethod
+    def fingerprint_of(payload: dict) -> str:
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @classmethod
+    def find(cls, token_id: int, key: str) -> IdempotencyKey | None:
+        """The live record for this token and key; an expired one is removed."""
+        row = db.session.scalar(sa.select(cls).where(cls.token_id == token_id, cls.key == key))
+        if row is not None and utcnow() - row.created_at > cls.LIFETIME:
+            db.session.delete(row)
+            db.session.flush()
+            return None
+        return row

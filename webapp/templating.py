@@ -55,6 +55,25 @@ def expiry_phrase(value: datetime | None, now: datetime | None = None) -> str:
     return f"expired {text}" if value < now else text
 
 
+def schema_type(schema: dict, doc: dict | None = None) -> str:
+    """A JSON schema in a few words: ``integer or digits string``, ``one of: days, weeks``."""
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in schema:
+        return " or ".join(schema_type(part) for part in schema["anyOf"])
+    if "enum" in schema:
+        return "one of: " + ", ".join("null" if v is None else str(v) for v in schema["enum"])
+    kind = schema.get("type", "any")
+    words = " or ".join(kind) if isinstance(kind, list) else kind
+    if kind == "string" and "pattern" in schema:
+        words = "digits string"
+    if "array" in words and "items" in schema:
+        words += " of " + schema_type(schema["items"])
+    bounds = ("minimum", "maximum", "maxLength", "maxItems")
+    limits = [f"{k} {schema[k]}" for k in bounds if k in schema]
+    return words + (f" ({', '.join(limits)})" if limits else "")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters.update(
@@ -63,6 +82,7 @@ def init_app(app: Flask) -> None:
         relative_time=relative_time,
         expiry_phrase=expiry_phrase,
         utc_z=expiry.to_utc_z,
+        schema_type=schema_type,
     )
     if app.testing:
         # A template typo fails the test instead of rendering an empty string.

@@ -17,6 +17,10 @@ from flask import (
     url_for,
 )
 
+from . import openapi
+from .auth import requires
+from .enums import Role
+from .expiry import parse_expires_at
 from .extensions import db
 from .forms import ClaimForm, ShareEditForm, ShareForm
 from .listing import ShareFilterForm, fetch_page, share_query
@@ -28,6 +32,7 @@ LIST_PAGE_SIZE = 25
 
 
 @bp.get("/")
+@requires(Role.VIEWER)
 def index():
     """The list is the home page."""
     return redirect(url_for("shares.list_shares"))
@@ -48,6 +53,7 @@ def _results_context(form: ShareFilterForm) -> dict:
 
 
 @bp.get("/shares")
+@requires(Role.VIEWER)
 def list_shares():
     """Shares, searchable and filterable; every view has its own URL."""
     form = _filter_form()
@@ -56,6 +62,7 @@ def list_shares():
 
 
 @bp.get("/shares/results")
+@requires(Role.VIEWER)
 def list_results():
     """htmx fragment: the results table for the list's current filters."""
     form = _filter_form()
@@ -65,7 +72,16 @@ def list_results():
     return response
 
 
+@bp.get("/docs/api")
+@requires(Role.VIEWER)
+def api_docs():
+    """The OpenAPI document rendered for people, from the same document scripts read."""
+    doc = openapi.document()
+    return render_template("docs/api.html", doc=doc, operations=openapi.operations(doc))
+
+
 @bp.get("/shares/export.csv")
+@requires(Role.VIEWER)
 def export_csv():
     """Exactly the filtered rows as CSV, streamed in batches rather than loaded at once."""
     form = _filter_form()
@@ -107,6 +123,7 @@ def _csv_cell(value):
 
 
 @bp.route("/shares/new", methods=["GET", "POST"])
+@requires(Role.AGENT)
 def new_share():
     """The create form; post/redirect/get on success, the form again with 422 otherwise."""
     form = ShareForm()
@@ -122,6 +139,7 @@ def new_share():
 
 @bp.post("/shares/preview")
 @bp.post("/shares/<int:share_id>/preview")
+@requires(Role.AGENT)
 def preview_expiry(share_id: int | None = None):
     """htmx fragment: the expiry the create or edit form would give, saving nothing."""
     form = ShareForm() if share_id is None else ShareEditForm(share=db.get_or_404(Share, share_id))
@@ -135,17 +153,25 @@ def _detail(share: Share, claim_form: ClaimForm | None = None, status: int = 200
 
 
 @bp.get("/shares/<int:share_id>")
+@requires(Role.VIEWER)
 def show_share(share_id: int):
     """Every field of one share, its claims, and its actions."""
     return _detail(db.get_or_404(Share, share_id))
 
 
 @bp.route("/shares/<int:share_id>/edit", methods=["GET", "POST"])
+@requires(Role.AGENT)
 def edit_share(share_id: int):
     """Edit the editable fields; immutable ones are shown read-only."""
     share = db.get_or_404(Share, share_id)
-    form = ShareEditForm(share=share, data=ShareEditForm.initial_data(share))
+    initial = ShareEditForm.initial_data(share)
+    form = ShareEditForm(share=share, data=initial)
     if form.validate_on_submit():
+        shown = initial["expires_at"]
+        if shown and form.computed_expires_at == parse_expires_at(shown, share.timezone):
+            # The explicit expiry came back as shown: keep its stored instant, since the
+            # wall clock cannot tell the two occurrences of a repeated (DST) hour apart.
+            form.computed_expires_at = share.expires_at
         form.apply(present=set(ShareEditForm.EDITABLE))
         db.session.commit()
         flash(f"Share {share.handle} updated.", "success")
@@ -155,6 +181,7 @@ def edit_share(share_id: int):
 
 
 @bp.post("/shares/<int:share_id>/claim")
+@requires(Role.AGENT)
 def claim(share_id: int):
     """Claim from the detail page; errors are shown inline there."""
     share = db.get_or_404(Share, share_id)
@@ -176,6 +203,7 @@ def claim(share_id: int):
 
 
 @bp.route("/shares/<int:share_id>/delete", methods=["GET", "POST"])
+@requires(Role.ADMIN)
 def delete_share(share_id: int):
     """Ask first (a real page, not only a dialog), then delete and say what went."""
     share = db.get_or_404(Share, share_id)

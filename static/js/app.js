@@ -18,3 +18,15 @@ document.addEventListener("click", (event) => {
     done();
   }
 });
+
+// "/" jumps to the list's search box, as in many admin tools (not while typing in a field).
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  if (target.closest("input, textarea, select, [contenteditable]")) return;
+  const search = document.querySelector("[data-search-shortcut]");
+  if (!search) return;
+  event.preventDefault();
+  search.focus();
+  search.select();
+});

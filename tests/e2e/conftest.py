@@ -9,8 +9,9 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import make_app
+from tests.conftest import STAFF_PASSWORD, add_staff, make_app
 from webapp.extensions import db
+from webapp.models import AuditEvent, Share, ShareClaim
 
 
 def chromium_path() -> str:
@@ -58,12 +59,37 @@ def base_url(live_server):
     return live_server
 
 
+ADMIN_EMAIL = "e2e-admin@example.com"
+
+
+@pytest.fixture(scope="session")
+def signed_in_state(live_server, live_app, browser, tmp_path_factory):
+    """Sign in once through the real sign-in page; every test's context reuses the cookie."""
+    add_staff(live_app, ADMIN_EMAIL, "admin")
+    context = browser.new_context(base_url=live_server)
+    page = context.new_page()
+    page.goto("/shares")
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Shares").wait_for()
+    path = tmp_path_factory.mktemp("state") / "admin.json"
+    context.storage_state(path=str(path))
+    context.close()
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args, signed_in_state):
+    return {**browser_context_args, "storage_state": signed_in_state}
+
+
 @pytest.fixture(autouse=True)
 def empty_database(live_app):
-    """Each test starts with no shares (the server and its schema live for the session)."""
+    """Each test starts with no shares (staff accounts live for the session)."""
     with live_app.app_context():
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
+        for model in (AuditEvent, ShareClaim, Share):
+            db.session.execute(db.delete(model))
         db.session.commit()
 
 

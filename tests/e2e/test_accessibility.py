@@ -1,0 +1,116 @@
+"""Every page passes axe-core, and screenshots of the main pages are kept for review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from tests.conftest import STAFF_PASSWORD, add_staff
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+AXE = Axe()
+# WCAG 2.1 A and AA plus axe's best practices: contrast, labels, landmarks, headings.
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+    "resultTypes": ["violations"],
+}
+UNPROCESSABLE = (
+    "Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"
+)
+
+
+def assert_accessible(page: Page) -> None:
+    results = AXE.run(page, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def shoot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def seeded(make_share, live_app):
+    """A share with a claim and some history, and an empty-handed one."""
+    from webapp.extensions import db
+    from webapp.models import Share, claim_share
+
+    share_id, handle = make_share(
+        profile_id="cust-1001", code="WELCOME", timezone="Australia/Melbourne", period=2,
+        period_type="months", is_cloneable=True, remaining_quantity=5, meta=["vip", "spring"],
+    )
+    make_share(profile_id="cust-1002", remaining_quantity=0)
+    with live_app.app_context():
+        claim_share(db.session.get(Share, share_id), "cust-2002", "WELCOME", ["from-store"])
+    return share_id
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_main_pages_pass_axe_and_are_photographed(page: Page, seeded, width, console_errors):
+    page.set_viewport_size({"width": width, "height": 900})
+    suffix = f"{width}px"
+
+    page.goto("/shares")
+    expect(page.locator("#results tbody tr")).to_have_count(2)
+    assert_accessible(page)
+    shoot(page, f"list-{suffix}")
+
+    page.goto("/shares/new")
+    page.get_by_label("Time zone").fill("Australia/Melbourne")
+    page.get_by_label("Period", exact=True).fill("2")
+    page.get_by_label("Period type").select_option("absolute_month")
+    expect(page.locator("#expiry-preview")).to_contain_text("end of the month 2 months after")
+    assert_accessible(page)
+    shoot(page, f"create-with-preview-{suffix}")
+
+    page.goto(f"/shares/{seeded}")
+    expect(page.locator("table.claims tbody tr")).to_have_count(1)
+    assert_accessible(page)
+    shoot(page, f"detail-{suffix}")
+
+    page.goto(f"/shares/{seeded}/edit")
+    expect(page.get_by_test_id("preview-utc")).to_be_visible()
+    assert_accessible(page)
+    shoot(page, f"edit-{suffix}")
+
+    # Narrow screens must not scroll sideways on the page itself (tables scroll in their box).
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+
+
+def test_every_other_page_passes_axe(page: Page, seeded, console_errors):
+    for path in ("/shares?filter%5Bsearch%5D=nothing-matches", f"/shares/{seeded}/delete",
+                 "/admin/staff", "/admin/tokens", "/admin/audit", "/shares/999999"):
+        page.goto(path)
+        assert_accessible(page)
+    console_errors.expect(
+        "Failed to load resource: the server responded with a status of 404 (NOT FOUND)"
+    )
+
+    # The create form with every error showing.
+    console_errors.expect(UNPROCESSABLE)
+    page.goto("/shares/new")
+    page.get_by_role("button", name="Create share").click()
+    expect(page.locator("#profile_id-error")).to_be_visible()
+    assert_accessible(page)
+
+
+def test_sign_in_and_forbidden_pages_pass_axe(browser, base_url, live_app):
+    add_staff(live_app, "a11y-viewer@example.com", "viewer")
+    context = browser.new_context(base_url=base_url)
+    page = context.new_page()
+    page.goto("/shares")
+    expect(page).to_have_url(f"{base_url}/sign-in?next=/shares")
+    assert_accessible(page)
+    page.get_by_label("Email").fill("a11y-viewer@example.com")
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Shares")).to_be_visible()
+    page.goto("/shares/new")
+    expect(page.get_by_role("heading")).to_contain_text("403")
+    expect(page.get_by_role("link", name="Back to the shares")).to_be_visible()
+    assert_accessible(page)
+    context.close()

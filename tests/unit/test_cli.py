@@ -1,0 +1,216 @@
+"""The command-line tools: ``init-db`` and ``tokens create/list/revoke``."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import TEST_SECRET, share_count
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import ApiToken
+
+VALID = {"profile_id": "profile-1", "source_id": 12, "source_type": "reward"}
+
+
+def run(app, *args: str):
+    """Invoke a CLI command the way ``flask --app webapp ...`` would."""
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def assert_clean_failure(result, message: str) -> None:
+    """Exit code 1, a one-line error naming the problem, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def token_rows(app) -> list[ApiToken]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)))
+
+
+def create_token(app, name: str) -> str:
+    """``tokens create NAME`` and the plain token it prints on its last line."""
+    result = run(app, "tokens", "create", name)
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]
+
+
+def post_share(app, token: str):
+    return app.test_client().post(
+        "/api/v3/shares", json=VALID, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+# --- init-db -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bare_app(tmp_path):
+    """An app whose database file has no tables yet."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": TEST_SECRET,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        }
+    )
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def table_names(app) -> set[str]:
+    with app.app_context():
+        return set(sa.inspect(db.engine).get_table_names())
+
+
+def test_init_db_creates_the_tables_and_is_idempotent(bare_app):
+    assert "shares" not in table_names(bare_app)
+
+    first = run(bare_app, "init-db")
+
+    assert first.exit_code == 0, first.output
+    assert "Database ready" in first.output
+    assert {"shares", "api_tokens"} <= table_names(bare_app)
+
+    token = create_token(bare_app, "before-second-run")
+    assert post_share(bare_app, token).status_code == 201
+
+    second = run(bare_app, "init-db")
+
+    assert second.exit_code == 0, second.output
+    assert "Database ready" in second.output
+    # Running it again keeps what is stored.
+    assert [row.name for row in token_rows(bare_app)] == ["before-second-run"]
+    assert share_count(bare_app) == 1
+
+
+# --- tokens create -------------------------------------------------------------------------
+
+
+def test_create_prints_the_token_once_and_it_authenticates(app):
+    result = run(app, "tokens", "create", "ci-bot")
+
+    assert result.exit_code == 0, result.output
+    plain = result.output.strip().splitlines()[-1]
+    assert len(plain) >= 32 and " " not in plain
+    assert result.output.count(plain) == 1
+    assert "ci-bot" in result.output
+
+    response = post_share(app, plain)
+
+    assert response.status_code == 201
+    assert share_count(app) == 1
+
+
+def test_only_the_hash_of_the_token_is_stored(app, tmp_path):
+    plain = create_token(app, "ci-bot")
+
+    [row] = token_rows(app)
+    assert row.name == "ci-bot"
+    assert row.token_hash == hashlib.sha256(plain.encode()).hexdigest()
+    assert row.revoked_at is None
+    with app.app_context():
+        columns = db.session.execute(sa.text("SELECT * FROM api_tokens")).one()
+    assert plain not in [str(value) for value in columns]
+    assert plain.encode() not in (tmp_path / "test.sqlite3").read_bytes()
+
+
+def test_each_token_is_different(app):
+    first, second = create_token(app, "one"), create_token(app, "two")
+    assert first != second
+    assert post_share(app, first).status_code == 201
+    assert post_share(app, second).status_code == 201
+
+
+@pytest.mark.parametrize("second_name", ["ci-bot", "  ci-bot  "])
+def test_duplicate_name_is_a_clean_error(app, second_name):
+    create_token(app, "ci-bot")
+
+    result = run(app, "tokens", "create", second_name)
+
+    assert_clean_failure(result, "A token named 'ci-bot' exists already.")
+    assert [row.name for row in token_rows(app)] == ["ci-bot"]
+
+
+@pytest.mark.parametrize("name", ["", "   ", "n" * 101])
+def test_bad_name_is_refused(app, name):
+    result = run(app, "tokens", "create", name)
+    assert result.exit_code != 0
+    assert "must be 1 to 100 characters" in result.output
+    assert "Traceback" not in result.output
+    assert token_rows(app) == []
+
+
+# --- tokens list ---------------------------------------------------------------------------
+
+
+def test_list_without_tokens(app):
+    result = run(app, "tokens", "list")
+    assert result.exit_code == 0
+    assert "No API tokens" in result.output
+
+
+def test_list_shows_names_and_which_are_revoked(app):
+    create_token(app, "alpha")
+    create_token(app, "beta")
+    assert run(app, "tokens", "revoke", "beta").exit_code == 0
+
+    result = run(app, "tokens", "list")
+
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()[1:] if line.strip()}
+    assert set(lines) == {"alpha", "beta"}
+    assert "revoked" in lines["beta"]
+    assert "revoked" not in lines["alpha"] and "active" in lines["alpha"]
+
+
+def test_list_never_shows_a_token(app):
+    plain = create_token(app, "alpha")
+    result = run(app, "tokens", "list")
+    assert plain not in result.output
+
+
+# --- tokens revoke -------------------------------------------------------------------------
+
+
+def test_revoke_makes_the_token_a_401(app):
+    plain = create_token(app, "ci-bot")
+    assert post_share(app, plain).status_code == 201
+
+    result = run(app, "tokens", "revoke", "ci-bot")
+
+    assert result.exit_code == 0, result.output
+    assert "revoked" in result.output
+    response = post_share(app, plain)
+    assert response.status_code == 401
+    assert isinstance(response.get_json()["message"], str)
+    assert share_count(app) == 1
+    [row] = token_rows(app)
+    assert row.revoked_at is not None
+
+
+def test_revoking_one_token_leaves_the_others_working(app):
+    keep, drop = create_token(app, "keep"), create_token(app, "drop")
+    assert run(app, "tokens", "revoke", "drop").exit_code == 0
+    assert post_share(app, drop).status_code == 401
+    assert post_share(app, keep).status_code == 201
+
+
+def test_revoke_unknown_name_is_a_clean_error(app):
+    result = run(app, "tokens", "revoke", "ghost")
+    assert_clean_failure(result, "No active token named 'ghost'.")
+
+
+def test_revoke_twice_is_a_clean_error(app):
+    create_token(app, "ci-bot")
+    assert run(app, "tokens", "revoke", "ci-bot").exit_code == 0
+
+    result = run(app, "tokens", "revoke", "ci-bot")
+
+    assert_clean_failure(result, "No active token named 'ci-bot'.")

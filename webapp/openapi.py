@@ -1,0 +1,537 @@
+"""The OpenAPI 3.1 document of the JSON API, built from the forms and enums that validate it.
+
+Request bodies and list parameters are read off the WTForms classes (field kinds, the validators'
+``json_schema`` hints, required flags) so the document cannot drift from what the API accepts.
+"""
+
+from __future__ import annotations
+
+from werkzeug.datastructures import MultiDict
+from wtforms import BooleanField
+
+from .enums import PeriodType, Role, SourceType
+from .forms import (
+    BIGINT_MAX,
+    CONTRACT_ORDER,
+    ClaimForm,
+    DigitsIntegerField,
+    EnumSelectField,
+    LinesField,
+    ShareEditForm,
+    ShareForm,
+    TimezoneField,
+)
+from .listing import SORT_FIELDS, ShareFilterForm
+from .models import Share
+
+#: The adapter reads at most this many ASCII digits (forms._DIGITS).
+MAX_DIGITS = 19
+
+
+def _decimal_range(low: int, high: int) -> str:
+    """A regex for the numbers ``low``..``high`` (low >= 1) written without leading zeros.
+
+    The range is cut into blocks that each read as a fixed prefix, one digit range and
+    free digits (``12[3-9]``, ``1[3-9][0-9]{2}``, ...).
+    """
+    parts = []
+    while low <= high:
+        free = 0
+        while low % 10 ** (free + 1) == 0 and low + 10 ** (free + 1) - 1 <= high:
+            free += 1
+        step = 10**free
+        first = low // step % 10
+        count = 1
+        while first + count <= 9 and low + (count + 1) * step - 1 <= high:
+            count += 1
+        prefix = str(low // (step * 10)) if low >= step * 10 else ""
+        digit = str(first) if count == 1 else f"[{first}-{first + count - 1}]"
+        parts.append(prefix + digit + (f"[0-9]{{{free}}}" if free else ""))
+        low += count * step
+    return "|".join(parts)
+
+
+def digits(low: int = 0, high: int = 10**MAX_DIGITS - 1, blank: bool = False) -> dict:
+    """An integer written as a string of ASCII digits, as the adapter reads it: ``low``..``high``,
+    leading zeros allowed, at most 19 characters (and ``""`` when ``blank``)."""
+    numbers = f"0*(?:{_decimal_range(max(low, 1), high)})"
+    if low < 1:
+        numbers = f"0+|{numbers}"
+    if blank:
+        numbers = f"|{numbers}"
+    pattern = f"^(?:{numbers})$"
+    return {
+        "type": "string",
+        "pattern": pattern,
+        "maxLength": MAX_DIGITS,
+        "description": f"ASCII digits of an integer from {low} to {high}",
+    }
+
+
+TIMESTAMP = {"type": "string", "format": "date-time", "examples": ["2026-12-13T12:59:59Z"]}
+
+
+def _nullable(schema: dict) -> dict:
+    if "type" in schema and isinstance(schema["type"], str):
+        schema = {**schema, "type": [schema["type"], "null"]}
+        if "enum" in schema:
+            schema["enum"] = [*schema["enum"], None]
+        return schema
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _hints(field) -> dict:
+    hints: dict = {}
+    for validator in field.validators:
+        hints.update(getattr(validator, "json_schema", {}))
+    return hints
+
+
+def field_schema(field) -> dict:
+    """The JSON schema of one form field, as the JSON adapter accepts it."""
+    hints = _hints(field)
+    if isinstance(field, DigitsIntegerField):
+        number = {
+            "type": "integer",
+            **{k: v for k, v in hints.items() if k in ("minimum", "maximum")},
+            # JSON Schema counts 1.0 as an integer; the contract does not.
+            "description": "A JSON integer, written without a fraction or exponent.",
+        }
+        low, high = number.get("minimum", 0), number.get("maximum", 10**MAX_DIGITS - 1)
+        if field.name == "quantity":
+            number["enum"] = [1]
+            low = high = 1
+        schema = {"anyOf": [number, digits(low, high)]}
+    elif isinstance(field, EnumSelectField):
+        schema = {
+            "type": "string",
+            "enum": [choice.value for choice in field.choices if choice.value],
+        }
+    elif isinstance(field, TimezoneField):
+        schema = {
+            "type": "string",
+            "description": "An IANA time zone name.",
+            "examples": ["Australia/Melbourne"],
+        }
+    elif isinstance(field, BooleanField):
+        schema = {"type": "boolean"}
+    elif isinstance(field, LinesField):
+        schema = {
+            "type": "array",
+            "items": {"type": "string", **hints.get("items", {})},
+            "maxItems": hints.get("maxItems"),
+            "description": "An array of strings.",
+        }
+    else:
+        schema = {"type": "string", **{k: v for k, v in hints.items() if k == "maxLength"}}
+        if field.flags.required:
+            schema["minLength"] = 1
+    if field.description:
+        schema.setdefault("description", str(field.description))
+    schema = {k: v for k, v in schema.items() if v is not None}
+    return schema if field.flags.required else _nullable(schema)
+
+
+def body_schema(form) -> dict:
+    properties, required = {}, []
+    rank = {name: position for position, name in enumerate(CONTRACT_ORDER)}
+    for field in sorted(form, key=lambda f: rank.get(f.name, len(rank))):
+        if field.name == "csrf_token":
+            continue
+        properties[field.name] = field_schema(field)
+        if field.flags.required:
+            required.append(field.name)
+    schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def share_schema() -> dict:
+    nullable_string = {"type": ["string", "null"]}
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "profile_id": {"type": "string"},
+            "source_type": {"type": "string", "enum": [m.value for m in SourceType]},
+            "source_id": {"type": "integer"},
+            "handle": {"type": "string", "minLength": 22, "pattern": "^[A-Za-z0-9_-]+$"},
+            "code": nullable_string,
+            "timezone": {"type": "string"},
+            "period": {"type": ["integer", "null"]},
+            "period_type": {
+                "type": ["string", "null"],
+                "enum": [m.value for m in PeriodType] + [None],
+            },
+            "absolute_expiry": nullable_string,
+            "expires_at": _nullable(TIMESTAMP),
+            "quantity": {"type": "integer"},
+            "remaining_quantity": {"type": ["integer", "null"], "minimum": 0},
+            "meta": {"type": ["array", "null"], "items": {"type": "string"}},
+            "is_cloneable": {"type": "boolean"},
+            "source": {
+                "type": "object",
+                "required": ["type", "id"],
+                "properties": {"type": {"type": "string"}, "id": {"type": "integer"}},
+            },
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+        },
+    }
+    schema["required"] = list(schema["properties"])
+    return schema
+
+
+def claim_schema() -> dict:
+    return {
+        "type": "object",
+        "required": [
+            "id",
+            "share_id",
+            "share_profile_id",
+            "profile_id",
+            "claimed_at",
+            "created_source_type",
+            "created_source_id",
+            "is_cloned",
+            "meta",
+            "created_at",
+            "updated_at",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "share_id": {"type": "integer"},
+            "share_profile_id": {"type": "string"},
+            "profile_id": {"type": "string"},
+            "claimed_at": TIMESTAMP,
+            "created_source_type": {"type": "string", "enum": [m.value for m in SourceType]},
+            "created_source_id": {"type": "integer"},
+            "is_cloned": {"type": "boolean"},
+            "meta": {"type": ["array", "null"], "items": {"type": "string"}},
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+        },
+    }
+
+
+ERROR = {"$ref": "#/components/responses/Error"}
+ERRORS = {
+    "400": {"description": "The body is not valid JSON or not a JSON object.", **ERROR},
+    "401": {"description": "No token, or a bad or revoked one.", **ERROR},
+    "403": {"description": "The token's role may not do this.", **ERROR},
+    "413": {"description": "The body is over the size limit.", **ERROR},
+    "415": {"description": "The content type is not JSON.", **ERROR},
+    "422": {"$ref": "#/components/responses/ValidationError"},
+    "429": {"description": "Too many requests for this token; see Retry-After.", **ERROR},
+}
+
+
+def _errors(*codes: str) -> dict:
+    return {code: ERRORS[code] for code in codes}
+
+
+def _json_body(schema_ref: str) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": schema_ref}}}}
+
+
+def _data(schema_ref: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {"data": {"$ref": schema_ref}},
+                }
+            }
+        },
+    }
+
+
+def list_parameters(form: ShareFilterForm) -> list[dict]:
+    parameters = []
+    for field in form:
+        schema = field_schema(field)
+        if field.name == "sort":
+            schema = {
+                "type": "string",
+                "enum": [f"{s}{f}" for f in SORT_FIELDS for s in ("", "-")],
+                "default": "-id",
+            }
+        elif field.name == "filter[is_cloneable]":
+            schema = {"type": "string", "enum": ["true", "false", "1", "0", ""]}
+        elif field.name.startswith("page["):
+            schema = {"type": "integer", **_hints(field)}
+        elif isinstance(field, DigitsIntegerField):
+            # A blank filter (as an HTML form sends it) means "any".
+            schema = digits(schema["anyOf"][0]["anyOf"][0]["minimum"], BIGINT_MAX, blank=True)
+        elif isinstance(field, EnumSelectField):
+            schema = {"type": "string", "enum": [*schema["enum"][:-1], ""]}
+        else:
+            schema = {**schema, "type": "string"}
+        parameters.append(
+            {
+                "name": field.name,
+                "in": "query",
+                "required": False,
+                "schema": schema,
+                "description": str(field.description or field.label.text),
+            }
+        )
+    return parameters
+
+
+def _forms():
+    meta = {"csrf": False}
+    return {
+        "create": ShareForm(formdata=None, meta=meta),
+        "edit": ShareEditForm(formdata=None, meta=meta, share=Share(timezone="UTC")),
+        "claim": ClaimForm(formdata=None, meta=meta),
+    }
+
+
+def document() -> dict:
+    """The whole OpenAPI 3.1 document."""
+    forms = _forms()
+    edit = body_schema(forms["edit"])
+    edit["description"] = "Only these fields may change; absent fields keep their value."
+    id_param = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+    not_found = {"404": {"description": "No such share.", **ERROR}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Share Desk API",
+            "version": "3",
+            "description": "Shares: a profile offers one of its records to other profiles. "
+            "Follows the Omneo v3 Shares API. Roles: "
+            + ", ".join(f"{r.value}" for r in Role)
+            + " (each includes the ones before).",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v3/shares": {
+                "post": {
+                    "operationId": "addShare",
+                    "summary": "Add share (role: agent)",
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                            "description": "Same key and body within 24 hours: the first response.",
+                        }
+                    ],
+                    "requestBody": _json_body("#/components/schemas/ShareCreate"),
+                    "responses": {
+                        "201": {
+                            **_data("#/components/schemas/Share", "Created."),
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                        },
+                        **_errors("400", "401", "403", "413", "415", "422", "429"),
+                    },
+                },
+                "get": {
+                    "operationId": "listShares",
+                    "summary": "List shares (role: viewer)",
+                    "parameters": list_parameters(ShareFilterForm(MultiDict())),
+                    "responses": {
+                        "200": {
+                            "description": "One page of shares.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/SharePage"}
+                                }
+                            },
+                        },
+                        **_errors("401", "403", "422", "429"),
+                    },
+                },
+            },
+            "/api/v3/shares/{id}": {
+                "parameters": [id_param],
+                "get": {
+                    "operationId": "getShare",
+                    "summary": "Get share (role: viewer)",
+                    "responses": {
+                        "200": _data("#/components/schemas/Share", "The share."),
+                        **not_found,
+                        **_errors("401", "403", "429"),
+                    },
+                },
+                "put": {
+                    "operationId": "editShare",
+                    "summary": "Edit share (role: agent)",
+                    "requestBody": _json_body("#/components/schemas/ShareEdit"),
+                    "responses": {
+                        "200": _data("#/components/schemas/Share", "The edited share."),
+                        **not_found,
+                        **_errors("400", "401", "403", "413", "415", "422", "429"),
+                    },
+                },
+                "delete": {
+                    "operationId": "deleteShare",
+                    "summary": "Delete share (role: admin)",
+                    "responses": {
+                        "204": {"description": "Deleted; claims are kept."},
+                        **not_found,
+                        **_errors("401", "403", "429"),
+                    },
+                },
+            },
+            "/api/v3/shares/{id}/claim": {
+                "parameters": [id_param],
+                "post": {
+                    "operationId": "claimShare",
+                    "summary": "Claim share (role: agent)",
+                    "requestBody": _json_body("#/components/schemas/ClaimRequest"),
+                    "responses": {
+                        "201": _data("#/components/schemas/ShareClaim", "Claimed."),
+                        **not_found,
+                        **_errors("400", "401", "403", "413", "415", "422", "429"),
+                    },
+                },
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Made with `flask --app webapp tokens create NAME --role ROLE` "
+                    "or on the API tokens page.",
+                }
+            },
+            "schemas": {
+                "Share": share_schema(),
+                "ShareClaim": claim_schema(),
+                "ShareCreate": body_schema(forms["create"]),
+                "ShareEdit": edit,
+                "ClaimRequest": body_schema(forms["claim"]),
+                "SharePage": {
+                    "type": "object",
+                    "required": ["data", "links", "meta"],
+                    "properties": {
+                        "data": {"type": "array", "items": {"$ref": "#/components/schemas/Share"}},
+                        "links": {
+                            "type": "object",
+                            "required": ["first", "last", "prev", "next"],
+                            "properties": {
+                                k: {"type": ["string", "null"]}
+                                for k in ("first", "last", "prev", "next")
+                            },
+                        },
+                        "meta": {
+                            "type": "object",
+                            "required": [
+                                "current_page",
+                                "from",
+                                "last_page",
+                                "per_page",
+                                "to",
+                                "total",
+                                "path",
+                            ],
+                            "properties": {
+                                "current_page": {"type": "integer"},
+                                "from": {"type": ["integer", "null"]},
+                                "last_page": {"type": "integer"},
+                                "per_page": {"type": "integer"},
+                                "to": {"type": ["integer", "null"]},
+                                "total": {"type": "integer"},
+                                "path": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+                "Error": {
+                    "type": "object",
+                    "required": ["message"],
+                    "properties": {
+                        "message": {"type": "string"},
+                        "errors": {
+                            "type": "object",
+                            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                },
+            },
+            "responses": {
+                "Error": {
+                    "description": "An error.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
+                "ValidationError": {
+                    "description": "Validation failed; `errors` names every bad field.",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "allOf": [
+                                    {"$ref": "#/components/schemas/Error"},
+                                    {"required": ["errors"]},
+                                ]
+                            }
+                        }
+                    },
+                },
+            },
+        },
+    }
+
+
+def operations(doc: dict) -> list[dict]:
+    """The document's operations flattened for the staff API page."""
+    found = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            body = None
+            if "requestBody" in op:
+                ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                schema = doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+                body = [
+                    {
+                        "name": name,
+                        "schema": field,
+                        "required": name in schema.get("required", []),
+                        "about": field.get("description") or _first_description(field),
+                    }
+                    for name, field in schema["properties"].items()
+                ]
+            responses = []
+            for status, response in op["responses"].items():
+                about = response.get("description")
+                if about is None:
+                    shared = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+                    about = shared["description"]
+                responses.append({"status": status, "about": about})
+            found.append(
+                {
+                    "id": op["operationId"],
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op["summary"],
+                    "parameters": item.get("parameters", []) + op.get("parameters", []),
+                    "body": body,
+                    "responses": responses,
+                }
+            )
+    return found
+
+
+def _first_description(schema: dict) -> str:
+    for part in schema.get("anyOf", []):
+        if part.get("description"):
+            return part["description"]
+    return ""
