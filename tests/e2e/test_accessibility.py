@@ -83,7 +83,7 @@ def test_main_pages_pass_axe_and_are_photographed(page: Page, seeded, width, con
 
 def test_every_other_page_passes_axe(page: Page, seeded, console_errors):
     for path in ("/shares?filter%5Bsearch%5D=nothing-matches", f"/shares/{seeded}/delete",
-                 "/admin/staff", "/admin/tokens", "/admin/audit", "/shares/999999"):
+                 "/admin/staff", "/admin/tokens", "/admin/audit", "/docs/api", "/shares/999999"):
         page.goto(path)
         assert_accessible(page)
     console_errors.expect(
@@ -95,6 +95,22 @@ def test_every_other_page_passes_axe(page: Page, seeded, console_errors):
     page.goto("/shares/new")
     page.get_by_role("button", name="Create share").click()
     expect(page.locator("#profile_id-error")).to_be_visible()
+    assert_accessible(page)
+
+
+def test_pages_are_readable_at_360px_without_sideways_scrolling(page: Page, seeded):
+    page.set_viewport_size({"width": 360, "height": 740})
+    for path in ("/shares", "/shares/new", f"/shares/{seeded}", f"/shares/{seeded}/edit",
+                 "/admin/staff", "/admin/tokens", "/admin/audit", "/docs/api"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 360px"
+
+
+def test_the_empty_list_invites_a_first_share(page: Page):
+    page.goto("/shares")
+    expect(page.get_by_text("No shares yet.")).to_be_visible()
+    expect(page.get_by_role("link", name="Create the first share")).to_be_visible()
     assert_accessible(page)
 
 
