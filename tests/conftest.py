@@ -60,6 +60,7 @@ def signed_in(app, role: Role | str):
     client = app.test_client()
     with client.session_transaction() as session:
         session["staff_id"] = staff_id
+        session["epoch"] = 0
         session["seen"] = int(time.time())
     return client
 

@@ -8,6 +8,7 @@ import zoneinfo
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,9 @@ DEFAULTS = {
     "SESSION_IDLE_MINUTES": 30,
     "SIGN_IN_MAX_FAILURES": 5,
     "SIGN_IN_WINDOW_MINUTES": 15,
+    # How many reverse proxies in front set X-Forwarded-For/-Proto; 0 trusts none. Sign-in
+    # lock-out counts per client address, so behind a proxy this must be set.
+    "TRUSTED_PROXIES": 0,
     "API_RATE_LIMIT": "1200 per minute",  # per API token
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
@@ -51,6 +55,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     _check_timezone(app.config["DEFAULT_TIMEZONE"])
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from . import admin, api, audit, auth, cli, errors, templating, views  # noqa: F401 (audit)
     from .extensions import csrf, db, limiter, tune_sqlite

@@ -30,6 +30,8 @@ def role_field(label="Role"):
         choices=enum_choices(Role, label=lambda m: m.label),
         coerce=enum_coerce(Role),
         default=Role.VIEWER,
+        invalid_value_message="Choose a role: viewer, agent or admin.",
+        invalid_choice_message="Choose a role: viewer, agent or admin.",
     )
 
 

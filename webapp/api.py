@@ -140,7 +140,7 @@ def list_shares():
         "links": {
             "first": page_url(1),
             "last": page_url(page.last_page),
-            "prev": page_url(page.number - 1) if 1 < page.number <= page.last_page + 1 else None,
+            "prev": page_url(page.number - 1) if page.number > 1 else None,
             "next": page_url(page.number + 1) if page.number < page.last_page else None,
         },
         "meta": {

@@ -17,25 +17,10 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from . import expiry
-from .models import ApiToken, AuditEvent, Share, ShareClaim, Staff, utcnow
+from .models import BODY_FIELDS, ApiToken, AuditEvent, Share, ShareClaim, Staff, utcnow
 
 #: Share fields whose changes are recorded (timestamps and ids speak for themselves).
-SHARE_FIELDS = (
-    "profile_id",
-    "source_type",
-    "source_id",
-    "handle",
-    "code",
-    "timezone",
-    "period",
-    "period_type",
-    "absolute_expiry",
-    "expires_at",
-    "quantity",
-    "remaining_quantity",
-    "meta",
-    "is_cloneable",
-)
+SHARE_FIELDS = ("handle", *BODY_FIELDS)
 STAFF_FIELDS = ("email", "role", "is_active")
 TOKEN_FIELDS = ("name", "role", "revoked_at")
 

@@ -90,7 +90,9 @@ def _staff_identity() -> Staff | None:
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
     seen = session.get("seen", 0)
     staff = db.session.get(Staff, staff_id)
-    if time.time() - seen > idle or staff is None or not staff.is_active:
+    # A cookie from before the last sign-out (or deactivation) carries an older epoch.
+    stale = staff is None or not staff.is_active or session.get("epoch") != staff.session_epoch
+    if time.time() - seen > idle or stale:
         session.clear()
         if time.time() - seen > idle:
             flash("You were signed out after a period of inactivity. Please sign in again.", "info")
@@ -186,6 +188,7 @@ def sign_in():
     session.clear()  # a fresh session: no fixation of a cookie set before sign-in
     session.permanent = True
     session["staff_id"] = staff.id
+    session["epoch"] = staff.session_epoch
     session["seen"] = int(time.time())
     flash(f"Signed in as {staff.email} ({staff.role.label}).", "success")
     return redirect(_safe_next(request.args.get("next")))
@@ -194,7 +197,10 @@ def sign_in():
 @bp.post("/sign-out")
 @requires(Role.VIEWER)
 def sign_out():
-    """End the session."""
+    """End the session, and every copy of its cookie: the cookie is signed, not stored, so
+    sign-out moves the staff member's epoch on and older cookies stop being accepted."""
+    g.staff.session_epoch += 1
+    db.session.commit()
     session.clear()
     flash("You are signed out.", "success")
     return redirect(url_for("auth.sign_in"))

@@ -24,7 +24,7 @@ from wtforms.widgets import DateTimeLocalInput, NumberInput, TextInput
 
 from . import expiry
 from .enums import PeriodType, SourceType
-from .models import Share, utcnow
+from .models import BODY_FIELDS, Share, utcnow
 
 BIGINT_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
@@ -245,6 +245,7 @@ class ExpiryPreview:
     rule: str = ""
     errors: dict[str, list[str]] = field(default_factory=dict)
     created_at: datetime | None = None
+    now: datetime = field(default_factory=utcnow)
 
 
 class ExpiryForm(FlaskForm):
@@ -578,21 +579,7 @@ def form_from_json(form_cls, payload: dict, obj=None, data=None, **kwargs):
 
 
 #: The contract's field order, so that a 422's message names the first bad field in it.
-CONTRACT_ORDER = (
-    "profile_id",
-    "source_id",
-    "source_type",
-    "code",
-    "timezone",
-    "period",
-    "period_type",
-    "absolute_expiry",
-    "expires_at",
-    "quantity",
-    "remaining_quantity",
-    "meta",
-    "is_cloneable",
-)
+CONTRACT_ORDER = BODY_FIELDS
 
 
 def field_errors(form: FlaskForm) -> dict[str, list[str]]:

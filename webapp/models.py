@@ -22,6 +22,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+#: The fields of the contract's create body, in its order: 422 messages, the OpenAPI document
+#: and the audit trail all follow this one list.
+BODY_FIELDS = (
+    "profile_id", "source_id", "source_type", "code", "timezone", "period", "period_type",
+    "absolute_expiry", "expires_at", "quantity", "remaining_quantity", "meta", "is_cloneable",
+)
+
+
 class UTCDateTime(sa.types.TypeDecorator):
     """Stores aware datetimes as naive UTC and hands them back aware.
 
@@ -309,6 +317,8 @@ class Staff(db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = enum_column(Role)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Moved on at sign-out: session cookies carry it, so older copies stop working.
+    session_epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -11,7 +11,6 @@ from wtforms import BooleanField
 
 from .enums import PeriodType, Role, SourceType
 from .forms import (
-    BIGINT_MAX,
     CONTRACT_ORDER,
     ClaimForm,
     DigitsIntegerField,
@@ -126,6 +125,8 @@ def field_schema(field) -> dict:
         schema = {"type": "string", **{k: v for k, v in hints.items() if k == "maxLength"}}
         if field.flags.required:
             schema["minLength"] = 1
+            # Blank after trimming counts as missing.
+            schema["not"] = {"pattern": r"^\s*$"}
     if field.description:
         schema.setdefault("description", str(field.description))
     schema = {k: v for k, v in schema.items() if v is not None}
@@ -262,11 +263,12 @@ def list_parameters(form: ShareFilterForm) -> list[dict]:
             }
         elif field.name == "filter[is_cloneable]":
             schema = {"type": "string", "enum": ["true", "false", "1", "0", ""]}
-        elif field.name.startswith("page["):
-            schema = {"type": "integer", **_hints(field)}
         elif isinstance(field, DigitsIntegerField):
-            # A blank filter (as an HTML form sends it) means "any".
-            schema = digits(schema["anyOf"][0]["anyOf"][0]["minimum"], BIGINT_MAX, blank=True)
+            # Blank (as an HTML form sends it) means the default, or "any" for a filter.
+            bounds = _hints(field)
+            schema = digits(bounds["minimum"], bounds["maximum"], blank=True)
+            if field.default is not None:
+                schema["default"] = field.default
         elif isinstance(field, EnumSelectField):
             schema = {"type": "string", "enum": [*schema["enum"][:-1], ""]}
         else:
