@@ -476,9 +476,22 @@ class ShareEditForm(ExpiryForm):
             if name in present or (name == "period_type" and "period" in present):
                 setattr(self.share, name, value)
         if self.expires_at.data is not None:
-            self.share.expires_at = self.computed_expires_at
+            # An explicit expiry posted back as it was shown keeps its stored instant: the
+            # wall clock cannot tell the two occurrences of a repeated (DST) hour apart.
+            if not self._expiry_posted_back_unchanged():
+                self.share.expires_at = self.computed_expires_at
         elif present & {"expires_at", "period", "period_type", "absolute_expiry"}:
             self.share.recompute_expiry()
+
+
+    def _expiry_posted_back_unchanged(self) -> bool:
+        shown = self.expires_at.object_data
+        if shown is None:
+            return False
+        try:  # "02:30" from the browser is the "02:30:00" it was shown
+            return datetime.fromisoformat(self.expires_at.data) == datetime.fromisoformat(shown)
+        except ValueError:
+            return False
 
 
 class ClaimForm(FlaskForm):

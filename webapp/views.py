@@ -20,7 +20,6 @@ from flask import (
 from . import openapi
 from .auth import requires
 from .enums import Role
-from .expiry import parse_expires_at
 from .extensions import db
 from .forms import ClaimForm, ShareEditForm, ShareForm
 from .listing import ShareFilterForm, fetch_page, share_query
@@ -164,14 +163,8 @@ def show_share(share_id: int):
 def edit_share(share_id: int):
     """Edit the editable fields; immutable ones are shown read-only."""
     share = db.get_or_404(Share, share_id)
-    initial = ShareEditForm.initial_data(share)
-    form = ShareEditForm(share=share, data=initial)
+    form = ShareEditForm(share=share, data=ShareEditForm.initial_data(share))
     if form.validate_on_submit():
-        shown = initial["expires_at"]
-        if shown and form.computed_expires_at == parse_expires_at(shown, share.timezone):
-            # The explicit expiry came back as shown: keep its stored instant, since the
-            # wall clock cannot tell the two occurrences of a repeated (DST) hour apart.
-            form.computed_expires_at = share.expires_at
         form.apply(present=set(ShareEditForm.EDITABLE))
         db.session.commit()
         flash(f"Share {share.handle} updated.", "success")
@@ -192,11 +185,10 @@ def claim(share_id: int):
         record = claim_share(share, form.profile_id.data, form.code.data, form.meta_lines.data)
     except ClaimRefused as refused:
         for name, messages in refused.errors.items():
-            target = form.profile_id if name == "profile_id" else form.code
-            if name == "share":
+            if name == "share":  # not a field's fault: shown above the form
                 form.form_errors.extend(messages)
             else:
-                target.errors = [*target.errors, *messages]
+                form[name].errors = [*form[name].errors, *messages]
         return _detail(share, form, 422)
     flash(f"Share {share.handle} claimed by profile {record.profile_id}.", "success")
     return redirect(url_for("shares.show_share", share_id=share.id))
