@@ -1,238 +1,36 @@
-"""WTForms classes: the one validation for the HTML pages, the htmx preview and the JSON API.
-
-The JSON API feeds the same forms through ``formdata_from_json``, which turns JSON types into
-form values and reports a wrong type as a field error, so no JSON value can reach a field that
-would choke on it.
-"""
+"""The share forms: create, edit and claim, and the expiry rules they share with the preview."""
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from markupsafe import Markup, escape
-from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField, Field, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice, enum_choices, enum_coerce
-from wtforms.validators import StopValidation, ValidationError
-from wtforms.widgets import DateTimeLocalInput, NumberInput, TextInput
+from wtforms import BooleanField, StringField
+from wtforms.validators import ValidationError
+from wtforms.widgets import DateTimeLocalInput
 
-from . import expiry
-from .enums import PeriodType, SourceType
-from .models import BODY_FIELDS, Share, utcnow
+from .. import expiry
+from ..enums import PeriodType, SourceType
+from ..models import Share, utcnow
+from .fields import (
+    BIGINT_MAX,
+    INT_MAX,
+    DigitsIntegerField,
+    EnumSelectField,
+    LinesField,
+    TimezoneField,
+    between,
+    empty_to_none,
+    max_length,
+    meta_items,
+    optional,
+    required,
+    strip,
+)
 
-BIGINT_MAX = 2**63 - 1
-INT_MAX = 2**31 - 1
-META_MAX_ITEMS = 100
-META_MAX_CHARS = 1000
-
-
-def human(name: str) -> str:
-    """How messages name a field: ``source_type`` -> ``source type``."""
-    return name.replace("[", " ").replace("]", "").replace("_", " ")
-
-
-@cache
-def timezone_names() -> tuple[str, ...]:
-    """Every IANA zone name this machine knows, sorted."""
-    return tuple(sorted(zoneinfo.available_timezones() - {"Factory", "localtime"}))
-
-
-# --- validators ---------------------------------------------------------------------------
-
-
-def required(form, field):
-    """The value must be present and not blank."""
-    if field.process_errors:
-        raise StopValidation()  # a value was given but unreadable: keep that message
-    if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
-        field.errors[:] = []
-        raise StopValidation(f"The {human(field.name)} field is required.")
-
-
-def optional(form, field):
-    """Stop the chain quietly when no value was given."""
-    if field.process_errors:
-        raise StopValidation()  # a value was given but unreadable: keep that message
-    if field.data is None or field.data == "":
-        field.errors[:] = []
-        raise StopValidation()
-
-
-# The template marks required fields (and WTForms adds the attribute) from this flag.
-required.field_flags = {"required": True}
-
-
-def max_length(limit: int):
-    def check(form, field):
-        if field.data is not None and len(field.data) > limit:
-            raise ValidationError(
-                f"The {human(field.name)} field must not be greater than {limit} characters."
-            )
-
-    check.json_schema = {"maxLength": limit}  # read by the OpenAPI document
-    return check
-
-
-def between(low: int, high: int):
-    def check(form, field):
-        if field.data is not None and not low <= field.data <= high:
-            raise ValidationError(
-                f"The {human(field.name)} field must be between {low} and {high}."
-            )
-
-    check.json_schema = {"minimum": low, "maximum": high}  # read by the OpenAPI document
-    return check
-
-
-def empty_to_none(value):
-    """An empty string means null (contract: code, absolute_expiry, timezone)."""
-    return None if value == "" else value
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-# --- fields -------------------------------------------------------------------------------
-
-_DIGITS = re.compile(r"[0-9]{1,19}")
-
-
-class DigitsIntegerField(Field):
-    """An integer written as ASCII digits only: no sign, no spaces, no fraction."""
-
-    widget = NumberInput(min=0)
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return  # absent: keep the default (or, on edit, the stored value)
-        raw = valuelist[0]
-        if raw == "":
-            self.data = None
-            return
-        self.data = None
-        if not _DIGITS.fullmatch(raw):
-            raise ValueError(f"The {human(self.name)} field must be an integer.")
-        self.data = int(raw)
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else str(self.data)
-
-
-class EnumSelectField(SelectField):
-    """A dropdown over one of the enums; a blank option means "not chosen" (None)."""
-
-    def __init__(self, enum_cls, label=None, validators=None, blank="Choose…", **kwargs):
-        to_member = enum_coerce(enum_cls)
-        choices = [SelectChoice("", blank)] + enum_choices(enum_cls, label=lambda m: m.label)
-        super().__init__(
-            label,
-            validators,
-            coerce=lambda v: to_member(v) if v not in ("", None) else None,
-            choices=choices,
-            **kwargs,
-        )
-
-    def pre_validate(self, form):
-        if self.process_errors:
-            return
-        if self.data is None and self.raw_data and self.raw_data[0] != "":
-            # StopValidation: a "required" validator must not replace this with "is required".
-            raise StopValidation(f"The selected {human(self.name)} is invalid.")
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-
-
-@cache
-def _zone_options() -> Markup:
-    return Markup("".join(f'<option value="{escape(zone)}">' for zone in timezone_names()))
-
-
-class ZoneListInput(TextInput):
-    """A text box that suggests IANA zones as you type: a native ``datalist``, no script."""
-
-    def __call__(self, field, **kwargs):
-        list_id = f"{field.id}-zones"
-        kwargs.setdefault("list", list_id)
-        kwargs.setdefault("autocomplete", "off")
-        kwargs.setdefault("spellcheck", "false")
-        box = super().__call__(field, **kwargs)
-        return box + Markup(f'<datalist id="{list_id}">') + _zone_options() + Markup("</datalist>")
-
-
-class TimezoneField(StringField):
-    """Every IANA zone; blank or absent means the app's default zone."""
-
-    widget = ZoneListInput()
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(
-            label,
-            validators,
-            default=lambda: current_app.config["DEFAULT_TIMEZONE"],
-            **kwargs,
-        )
-
-    def process_formdata(self, valuelist):
-        if valuelist and valuelist[0].strip() != "":
-            self.data = valuelist[0].strip()
-
-    def pre_validate(self, form):
-        if self.data not in set(timezone_names()):
-            raise ValidationError(
-                "The timezone field must be a valid IANA time zone, such as Australia/Melbourne."
-            )
-
-
-class LinesField(TextAreaField):
-    """A list of strings: one per line in HTML, a JSON array through the adapter."""
-
-    def process(self, formdata, data=None, **kwargs):
-        self._json_list = getattr(formdata, "json_lists", {}).get(self.name)
-        super().process(formdata, data, **kwargs)
-
-    def process_formdata(self, valuelist):
-        if self._json_list is not None:
-            self.data = list(self._json_list)
-        elif valuelist:
-            lines = [line.strip() for line in valuelist[0].splitlines()]
-            self.data = [line for line in lines if line] or None
-
-    def _value(self):
-        return "\n".join(self.data or [])
-
-
-def meta_items(form, field):
-    """At most 100 items, each at most 1000 characters."""
-    if field.data is None:
-        return
-    if len(field.data) > META_MAX_ITEMS:
-        raise ValidationError(f"The meta field must not have more than {META_MAX_ITEMS} items.")
-    for number, item in enumerate(field.data, start=1):
-        if len(item) > META_MAX_CHARS:
-            raise ValidationError(
-                f"Meta item {number} must not be greater than {META_MAX_CHARS} characters."
-            )
-
-
-meta_items.json_schema = {"maxItems": META_MAX_ITEMS, "items": {"maxLength": META_MAX_CHARS}}
-
-
-# --- forms --------------------------------------------------------------------------------
-
-#: The fields whose values decide the expiry; the preview validates only these.
 EXPIRY_FIELDS = ("timezone", "period", "period_type", "absolute_expiry", "expires_at")
 
 
@@ -483,7 +281,6 @@ class ShareEditForm(ExpiryForm):
         elif present & {"expires_at", "period", "period_type", "absolute_expiry"}:
             self.share.recompute_expiry()
 
-
     def _expiry_posted_back_unchanged(self) -> bool:
         shown = self.expires_at.object_data
         if shown is None:
@@ -508,95 +305,3 @@ class ClaimForm(FlaskForm):
     meta_lines = LinesField(
         "Meta", name="meta", validators=[meta_items], description="One value per line."
     )
-
-
-# --- JSON adapter -------------------------------------------------------------------------
-
-
-class JSONFormData(MultiDict):
-    """Form data made from a JSON object; JSON arrays travel beside it whole."""
-
-    def __init__(self, mapping=None):
-        super().__init__(mapping)
-        self.json_lists: dict[str, list[str]] = {}
-
-
-def _is_text(value) -> bool:
-    """A str that can be stored: JSON allows lone surrogates ("\\ud800"), UTF-8 does not."""
-    if not isinstance(value, str):
-        return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def formdata_from_json(form: FlaskForm, payload: dict) -> tuple[JSONFormData, dict]:
-    """Turn a JSON object into form data for ``form``, with an error for each wrong type.
-
-    ``null`` and absent are the same (the field's default); unknown keys are ignored.
-    """
-    formdata = JSONFormData()
-    errors: dict[str, list[str]] = {}
-    for field_ in form:
-        name = field_.name
-        if name == "csrf_token" or name not in payload:
-            continue
-        value, label = payload[name], human(name)
-        if value is None:
-            # null is an explicit blank: the default on create, a cleared value on edit.
-            formdata[name] = ""
-            continue
-        if isinstance(field_, DigitsIntegerField):
-            if isinstance(value, int) and not isinstance(value, bool):
-                if value < 0:
-                    errors[name] = [f"The {label} field must be at least 0."]
-                else:
-                    formdata[name] = str(value)
-            # "" is no integer: only code, absolute_expiry and timezone read "" as null.
-            elif _is_text(value) and value != "":
-                formdata[name] = value
-            else:
-                errors[name] = [f"The {label} field must be an integer."]
-        elif isinstance(field_, BooleanField):
-            if not isinstance(value, bool):
-                errors[name] = [f"The {label} field must be true or false."]
-            elif value:
-                formdata[name] = "y"
-        elif isinstance(field_, LinesField):
-            if isinstance(value, list) and all(_is_text(item) for item in value):
-                formdata.json_lists[name] = value
-            else:
-                errors[name] = [f"The {label} field must be an array of strings."]
-        elif _is_text(value):
-            formdata[name] = value
-        else:
-            errors[name] = [f"The {label} field must be a string."]
-    return formdata, errors
-
-
-def form_from_json(form_cls, payload: dict, obj=None, data=None, **kwargs):
-    """Build and validate ``form_cls`` from a JSON object; type errors win over the form's.
-
-    Fields absent from the payload take their value from ``obj``/``data`` (an edit keeps them).
-    """
-    form = form_cls(formdata=None, obj=obj, data=data, meta={"csrf": False}, **kwargs)
-    formdata, type_errors = formdata_from_json(form, payload)
-    form.process(formdata, obj=obj, data=data)
-    form.validate()
-    by_name = {field_.name: field_ for field_ in form}
-    for name, messages in type_errors.items():
-        by_name[name].errors = messages
-    return form, not form.errors
-
-
-#: The contract's field order, so that a 422's message names the first bad field in it.
-CONTRACT_ORDER = BODY_FIELDS
-
-
-def field_errors(form: FlaskForm) -> dict[str, list[str]]:
-    """Errors keyed by the contract's field names (the HTML names), in the contract's order."""
-    found = {field_.name: list(field_.errors) for field_ in form if field_.errors}
-    rank = {name: position for position, name in enumerate(CONTRACT_ORDER)}
-    return dict(sorted(found.items(), key=lambda item: rank.get(item[0], len(rank))))

@@ -1,0 +1,103 @@
+"""The JSON adapter: turns a JSON object into form data, so the API validates with the same forms.
+
+JSON types become form values and a wrong type becomes a field error, so no JSON value can reach
+a field that would choke on it.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import BooleanField
+
+from ..models import BODY_FIELDS
+from .fields import DigitsIntegerField, LinesField, human
+
+
+class JSONFormData(MultiDict):
+    """Form data made from a JSON object; JSON arrays travel beside it whole."""
+
+    def __init__(self, mapping=None):
+        super().__init__(mapping)
+        self.json_lists: dict[str, list[str]] = {}
+
+
+def _is_text(value) -> bool:
+    """A str that can be stored: JSON allows lone surrogates ("\\ud800"), UTF-8 does not."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def formdata_from_json(form: FlaskForm, payload: dict) -> tuple[JSONFormData, dict]:
+    """Turn a JSON object into form data for ``form``, with an error for each wrong type.
+
+    ``null`` and absent are the same (the field's default); unknown keys are ignored.
+    """
+    formdata = JSONFormData()
+    errors: dict[str, list[str]] = {}
+    for field_ in form:
+        name = field_.name
+        if name == "csrf_token" or name not in payload:
+            continue
+        value, label = payload[name], human(name)
+        if value is None:
+            # null is an explicit blank: the default on create, a cleared value on edit.
+            formdata[name] = ""
+            continue
+        if isinstance(field_, DigitsIntegerField):
+            if isinstance(value, int) and not isinstance(value, bool):
+                if value < 0:
+                    errors[name] = [f"The {label} field must be at least 0."]
+                else:
+                    formdata[name] = str(value)
+            # "" is no integer: only code, absolute_expiry and timezone read "" as null.
+            elif _is_text(value) and value != "":
+                formdata[name] = value
+            else:
+                errors[name] = [f"The {label} field must be an integer."]
+        elif isinstance(field_, BooleanField):
+            if not isinstance(value, bool):
+                errors[name] = [f"The {label} field must be true or false."]
+            elif value:
+                formdata[name] = "y"
+        elif isinstance(field_, LinesField):
+            if isinstance(value, list) and all(_is_text(item) for item in value):
+                formdata.json_lists[name] = value
+            else:
+                errors[name] = [f"The {label} field must be an array of strings."]
+        elif _is_text(value):
+            formdata[name] = value
+        else:
+            errors[name] = [f"The {label} field must be a string."]
+    return formdata, errors
+
+
+def form_from_json(form_cls, payload: dict, obj=None, data=None, **kwargs):
+    """Build and validate ``form_cls`` from a JSON object; type errors win over the form's.
+
+    Fields absent from the payload take their value from ``obj``/``data`` (an edit keeps them).
+    """
+    form = form_cls(formdata=None, obj=obj, data=data, meta={"csrf": False}, **kwargs)
+    formdata, type_errors = formdata_from_json(form, payload)
+    form.process(formdata, obj=obj, data=data)
+    form.validate()
+    by_name = {field_.name: field_ for field_ in form}
+    for name, messages in type_errors.items():
+        by_name[name].errors = messages
+    return form, not form.errors
+
+
+#: The contract's field order, so that a 422's message names the first bad field in it.
+CONTRACT_ORDER = BODY_FIELDS
+
+
+def field_errors(form: FlaskForm) -> dict[str, list[str]]:
+    """Errors keyed by the contract's field names (the HTML names), in the contract's order."""
+    found = {field_.name: list(field_.errors) for field_ in form if field_.errors}
+    rank = {name: position for position, name in enumerate(CONTRACT_ORDER)}
+    return dict(sorted(found.items(), key=lambda item: rank.get(item[0], len(rank))))

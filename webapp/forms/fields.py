@@ -1,0 +1,217 @@
+"""Validators and fields shared by every form: each knows its contract name and messages."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from functools import cache
+
+from flask import current_app
+from markupsafe import Markup, escape
+from wtforms import Field, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice, enum_choices, enum_coerce
+from wtforms.validators import StopValidation, ValidationError
+from wtforms.widgets import NumberInput, TextInput
+
+BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
+META_MAX_ITEMS = 100
+META_MAX_CHARS = 1000
+
+
+def human(name: str) -> str:
+    """How messages name a field: ``source_type`` -> ``source type``."""
+    return name.replace("[", " ").replace("]", "").replace("_", " ")
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """Every IANA zone name this machine knows, sorted."""
+    return tuple(sorted(zoneinfo.available_timezones() - {"Factory", "localtime"}))
+
+
+# --- validators ---------------------------------------------------------------------------
+
+
+def required(form, field):
+    """The value must be present and not blank."""
+    if field.process_errors:
+        raise StopValidation()  # a value was given but unreadable: keep that message
+    if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
+        field.errors[:] = []
+        raise StopValidation(f"The {human(field.name)} field is required.")
+
+
+def optional(form, field):
+    """Stop the chain quietly when no value was given."""
+    if field.process_errors:
+        raise StopValidation()  # a value was given but unreadable: keep that message
+    if field.data is None or field.data == "":
+        field.errors[:] = []
+        raise StopValidation()
+
+
+# The template marks required fields (and WTForms adds the attribute) from this flag.
+required.field_flags = {"required": True}
+
+
+def max_length(limit: int):
+    def check(form, field):
+        if field.data is not None and len(field.data) > limit:
+            raise ValidationError(
+                f"The {human(field.name)} field must not be greater than {limit} characters."
+            )
+
+    check.json_schema = {"maxLength": limit}  # read by the OpenAPI document
+    return check
+
+
+def between(low: int, high: int):
+    def check(form, field):
+        if field.data is not None and not low <= field.data <= high:
+            raise ValidationError(
+                f"The {human(field.name)} field must be between {low} and {high}."
+            )
+
+    check.json_schema = {"minimum": low, "maximum": high}  # read by the OpenAPI document
+    return check
+
+
+def empty_to_none(value):
+    """An empty string means null (contract: code, absolute_expiry, timezone)."""
+    return None if value == "" else value
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+# --- fields -------------------------------------------------------------------------------
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+class DigitsIntegerField(Field):
+    """An integer written as ASCII digits only: no sign, no spaces, no fraction."""
+
+    widget = NumberInput(min=0)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return  # absent: keep the default (or, on edit, the stored value)
+        raw = valuelist[0]
+        if raw == "":
+            self.data = None
+            return
+        self.data = None
+        if not _DIGITS.fullmatch(raw):
+            raise ValueError(f"The {human(self.name)} field must be an integer.")
+        self.data = int(raw)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+
+class EnumSelectField(SelectField):
+    """A dropdown over one of the enums; a blank option means "not chosen" (None)."""
+
+    def __init__(self, enum_cls, label=None, validators=None, blank="Choose…", **kwargs):
+        to_member = enum_coerce(enum_cls)
+        choices = [SelectChoice("", blank)] + enum_choices(enum_cls, label=lambda m: m.label)
+        super().__init__(
+            label,
+            validators,
+            coerce=lambda v: to_member(v) if v not in ("", None) else None,
+            choices=choices,
+            **kwargs,
+        )
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            return
+        if self.data is None and self.raw_data and self.raw_data[0] != "":
+            # StopValidation: a "required" validator must not replace this with "is required".
+            raise StopValidation(f"The selected {human(self.name)} is invalid.")
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+
+
+@cache
+def _zone_options() -> Markup:
+    return Markup("".join(f'<option value="{escape(zone)}">' for zone in timezone_names()))
+
+
+class ZoneListInput(TextInput):
+    """A text box that suggests IANA zones as you type: a native ``datalist``, no script."""
+
+    def __call__(self, field, **kwargs):
+        list_id = f"{field.id}-zones"
+        kwargs.setdefault("list", list_id)
+        kwargs.setdefault("autocomplete", "off")
+        kwargs.setdefault("spellcheck", "false")
+        box = super().__call__(field, **kwargs)
+        return box + Markup(f'<datalist id="{list_id}">') + _zone_options() + Markup("</datalist>")
+
+
+class TimezoneField(StringField):
+    """Every IANA zone; blank or absent means the app's default zone."""
+
+    widget = ZoneListInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(
+            label,
+            validators,
+            default=lambda: current_app.config["DEFAULT_TIMEZONE"],
+            **kwargs,
+        )
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0].strip() != "":
+            self.data = valuelist[0].strip()
+
+    def pre_validate(self, form):
+        if self.data not in set(timezone_names()):
+            raise ValidationError(
+                "The timezone field must be a valid IANA time zone, such as Australia/Melbourne."
+            )
+
+
+class LinesField(TextAreaField):
+    """A list of strings: one per line in HTML, a JSON array through the adapter."""
+
+    def process(self, formdata, data=None, **kwargs):
+        self._json_list = getattr(formdata, "json_lists", {}).get(self.name)
+        super().process(formdata, data, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if self._json_list is not None:
+            self.data = list(self._json_list)
+        elif valuelist:
+            lines = [line.strip() for line in valuelist[0].splitlines()]
+            self.data = [line for line in lines if line] or None
+
+    def _value(self):
+        return "\n".join(self.data or [])
+
+
+def meta_items(form, field):
+    """At most 100 items, each at most 1000 characters."""
+    if field.data is None:
+        return
+    if len(field.data) > META_MAX_ITEMS:
+        raise ValidationError(f"The meta field must not have more than {META_MAX_ITEMS} items.")
+    for number, item in enumerate(field.data, start=1):
+        if len(item) > META_MAX_CHARS:
+            raise ValidationError(
+                f"Meta item {number} must not be greater than {META_MAX_CHARS} characters."
+            )
+
+
+meta_items.json_schema = {"maxItems": META_MAX_ITEMS, "items": {"maxLength": META_MAX_CHARS}}
