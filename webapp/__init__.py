@@ -60,9 +60,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from . import admin, api, audit, auth, cli, errors, templating, views  # noqa: F401 (audit)
-    from .extensions import csrf, db, limiter, tune_sqlite
+    from .extensions import csrf, db, limiter, migrate, tune_sqlite
 
     db.init_app(app)
+    # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices
+    # a changed column type, not just added and dropped columns.
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
+    )
     tune_sqlite(app)
     csrf.init_app(app)
     errors.init_app(app)

@@ -6,6 +6,7 @@ import getpass
 import sys
 
 import click
+import flask_migrate
 import sqlalchemy as sa
 from flask import Flask, g
 from flask.cli import AppGroup, with_appcontext
@@ -27,8 +28,8 @@ def _as_cli_actor() -> None:
 @click.command("init-db")
 @with_appcontext
 def init_db_command():
-    """Create the database tables that do not exist yet (safe to run again)."""
-    db.create_all()
+    """Create the database or upgrade it to the latest migration (safe to run again)."""
+    flask_migrate.upgrade()
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
     if not db.session.scalar(sa.select(sa.func.count(Staff.id))):
         click.echo(

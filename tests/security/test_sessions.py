@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
-from tests.conftest import STAFF_PASSWORD, add_staff, make_app
+from tests.conftest import STAFF_PASSWORD, TEST_SECRET, add_staff, make_app
 from tests.security.helpers import (
     CSRF_INPUT,
     csrf_token,
@@ -25,6 +25,7 @@ from tests.security.helpers import (
     staff_row,
     store_share,
 )
+from webapp import create_app
 from webapp.enums import Role
 from webapp.extensions import db
 from webapp.models import ShareClaim, SignInFailure, Staff
@@ -566,10 +567,17 @@ def staff_count(app) -> int:
 
 
 def test_a_fresh_database_has_no_staff_and_init_db_says_how_to_make_one(tmp_path):
-    app = make_app(tmp_path)
-    assert staff_count(app) == 0
+    # An empty database file, as on a first `make run`: init-db makes the schema.
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": TEST_SECRET,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'first-run.sqlite3'}",
+        }
+    )
     result = run(app, "init-db")
     assert result.exit_code == 0, result.output
+    assert staff_count(app) == 0
     assert "No staff account yet." in result.output
     assert "staff create you@example.com --role admin" in result.output
     # With no account, nobody gets in.

@@ -1,0 +1,108 @@
+"""The schema under Flask-Migrate: migrations match the models, and ``init-db`` applies them."""
+
+from __future__ import annotations
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import current_app
+
+from tests.conftest import TEST_SECRET, make_app
+from webapp import create_app
+from webapp.enums import SourceType
+from webapp.extensions import db
+from webapp.models import Share
+
+MODEL_TABLES = frozenset(db.metadata.tables)
+
+
+@pytest.fixture
+def bare_app(tmp_path):
+    """An app whose database file has no tables yet."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": TEST_SECRET,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        }
+    )
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def run(app, *args: str):
+    """Invoke a CLI command the way ``flask --app webapp ...`` would."""
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def head_revision(app) -> str:
+    with app.app_context():
+        config = current_app.extensions["migrate"].migrate.get_config()
+        return ScriptDirectory.from_config(config).get_current_head()
+
+
+def current_revision(app) -> str | None:
+    with app.app_context(), db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def drift(app) -> list:
+    """What autogenerate would put in a new migration: empty when the database fits the models."""
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, db.metadata)
+
+
+def table_names(app) -> set[str]:
+    with app.app_context():
+        return set(sa.inspect(db.engine).get_table_names())
+
+
+def test_one_line_of_history(bare_app):
+    with bare_app.app_context():
+        config = current_app.extensions["migrate"].migrate.get_config()
+        script = ScriptDirectory.from_config(config)
+        assert len(script.get_heads()) == 1, "merge the migration branches"
+        assert len(script.get_bases()) == 1
+
+
+def test_migrations_match_the_models(bare_app):
+    """Fails when a model changes without its migration: run ``flask db migrate`` and review."""
+    with bare_app.app_context():
+        flask_migrate.upgrade()
+
+    assert drift(bare_app) == []
+    assert table_names(bare_app) >= MODEL_TABLES
+
+
+def test_init_db_twice_leaves_the_database_at_head(bare_app):
+    first = run(bare_app, "init-db")
+    second = run(bare_app, "init-db")
+
+    for result in (first, second):
+        assert result.exit_code == 0, result.output
+        assert "Database ready" in result.output
+        assert "No staff account yet" in result.output
+        assert "predates migrations" not in result.output
+    assert "alembic_version" in table_names(bare_app)
+    assert current_revision(bare_app) == head_revision(bare_app)
+
+
+def test_downgrade_to_base_and_upgrade_again(bare_app):
+    assert run(bare_app, "db", "upgrade").exit_code == 0
+
+    down = run(bare_app, "db", "downgrade", "base")
+
+    assert down.exit_code == 0, down.output
+    assert not MODEL_TABLES & table_names(bare_app)
+    assert current_revision(bare_app) is None
+
+    up = run(bare_app, "db", "upgrade")
+
+    assert up.exit_code == 0, up.output
+    assert current_revision(bare_app) == head_revision(bare_app)
+    assert drift(bare_app) == []
