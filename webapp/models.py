@@ -25,8 +25,19 @@ def utcnow() -> datetime:
 #: The fields of the contract's create body, in its order: 422 messages, the OpenAPI document
 #: and the audit trail all follow this one list.
 BODY_FIELDS = (
-    "profile_id", "source_id", "source_type", "code", "timezone", "period", "period_type",
-    "absolute_expiry", "expires_at", "quantity", "remaining_quantity", "meta", "is_cloneable",
+    "profile_id",
+    "source_id",
+    "source_type",
+    "code",
+    "timezone",
+    "period",
+    "period_type",
+    "absolute_expiry",
+    "expires_at",
+    "quantity",
+    "remaining_quantity",
+    "meta",
+    "is_cloneable",
 )
 
 

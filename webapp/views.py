@@ -88,9 +88,24 @@ def export_csv():
         abort(422)
     query = share_query(form, utcnow()).execution_options(yield_per=1000)
     columns = [
-        "id", "handle", "profile_id", "source_type", "source_id", "code", "timezone", "period",
-        "period_type", "absolute_expiry", "expires_at", "quantity", "remaining_quantity",
-        "is_cloneable", "status", "meta", "created_at", "updated_at",
+        "id",
+        "handle",
+        "profile_id",
+        "source_type",
+        "source_id",
+        "code",
+        "timezone",
+        "period",
+        "period_type",
+        "absolute_expiry",
+        "expires_at",
+        "quantity",
+        "remaining_quantity",
+        "is_cloneable",
+        "status",
+        "meta",
+        "created_at",
+        "updated_at",
     ]
 
     def rows():

@@ -48,12 +48,9 @@ def test_create_share_with_dropdowns_and_live_preview(page: Page):
     expect(row).to_contain_text("SECRET-1")
 
 
-UNPROCESSABLE = "Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"
-
-
 def test_empty_required_fields_show_inline_errors(page: Page, console_errors):
     # The form comes back with 422, which Chromium logs; that one entry is expected, no other.
-    console_errors.expect(UNPROCESSABLE)
+    console_errors.expect_status(422)
     page.goto("/shares/new")
     page.get_by_label("Source ID").fill("7")
     page.get_by_role("button", name="Create share").click()

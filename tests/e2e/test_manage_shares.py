@@ -6,10 +6,6 @@ import re
 
 from playwright.sync_api import Page, expect
 
-UNPROCESSABLE = (
-    "Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"
-)
-
 
 def rows(page: Page):
     return page.locator("#results tbody tr")
@@ -76,7 +72,7 @@ def test_sorting_and_csv_export_keep_the_filters(page: Page, make_share):
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Export CSV").click()
-    lines = open(download_info.value.path()).read().splitlines()
+    lines = download_info.value.path().read_text().splitlines()
     assert len(lines) == 3  # header + the two filtered rows
     assert "sort-b" in lines[1] and "sort-a" in lines[2]
 
@@ -113,7 +109,7 @@ def test_claim_reduces_claims_left_and_is_listed(page: Page, make_share):
 
 
 def test_wrong_code_shows_the_error(page: Page, make_share, console_errors):
-    console_errors.expect(UNPROCESSABLE)
+    console_errors.expect_status(422)
     share_id, _ = make_share(code="RIGHT")
     page.goto(f"/shares/{share_id}")
     page.get_by_label("Claimer profile ID").fill("claimer-8")
@@ -135,6 +131,7 @@ def test_delete_asks_then_removes_the_row(page: Page, make_share):
     page.get_by_role("button", name="Delete share").click()
 
     expect(page).to_have_url(re.compile(r"/shares$"))
-    expect(page.get_by_role("status").first).to_contain_text(f"Share {handle} of profile goner deleted.")
+    flash = page.get_by_role("status").first
+    expect(flash).to_contain_text(f"Share {handle} of profile goner deleted.")
     expect(rows(page)).to_have_count(1)
     expect(rows(page).first).to_contain_text("keeper")

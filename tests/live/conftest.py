@@ -40,8 +40,18 @@ def server(tmp_path):
         "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "webapp", "run", "--port", str(port),
-         "--with-threads", "--no-reload"],
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "webapp",
+            "run",
+            "--port",
+            str(port),
+            "--with-threads",
+            "--no-reload",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

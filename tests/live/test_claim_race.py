@@ -31,10 +31,20 @@ def call(base: str, token: str, method: str, path: str, body: dict) -> tuple[int
 
 def test_concurrent_claims_never_overdraw(server):
     base, token, app = server
-    status, created = call(base, token, "POST", "/api/v3/shares", {
-        "profile_id": "owner", "source_type": "reward", "source_id": 9, "code": "RACE",
-        "is_cloneable": True, "remaining_quantity": CLAIMS_LEFT,
-    })
+    status, created = call(
+        base,
+        token,
+        "POST",
+        "/api/v3/shares",
+        {
+            "profile_id": "owner",
+            "source_type": "reward",
+            "source_id": 9,
+            "code": "RACE",
+            "is_cloneable": True,
+            "remaining_quantity": CLAIMS_LEFT,
+        },
+    )
     assert status == 201
     share_id = created["data"]["id"]
 
@@ -42,8 +52,13 @@ def test_concurrent_claims_never_overdraw(server):
 
     def claim(n: int):
         start.wait()
-        return call(base, token, "POST", f"/api/v3/shares/{share_id}/claim",
-                    {"profile_id": f"claimer-{n}", "code": "RACE"})
+        return call(
+            base,
+            token,
+            "POST",
+            f"/api/v3/shares/{share_id}/claim",
+            {"profile_id": f"claimer-{n}", "code": "RACE"},
+        )
 
     with ThreadPoolExecutor(max_workers=CLAIMERS) as pool:
         results = list(pool.map(claim, range(CLAIMERS)))

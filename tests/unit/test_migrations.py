@@ -10,11 +10,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 
-from tests.conftest import TEST_SECRET, make_app
+from tests.conftest import TEST_SECRET
 from webapp import create_app
-from webapp.enums import SourceType
 from webapp.extensions import db
-from webapp.models import Share
 
 MODEL_TABLES = frozenset(db.metadata.tables)
 
