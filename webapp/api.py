@@ -24,8 +24,13 @@ limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(bp)
 
 def json_body() -> dict:
     """The request's JSON object, or the contract's 413 / 415 / 400."""
-    request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
-    if request.content_length is not None and request.content_length > request.max_content_length:
+    limit = current_app.config["API_MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413)
+    # A chunked body has no Content-Length, and Werkzeug stops reading it at the limit without
+    # a word (the rest would be cut off): read one byte more, so a longer body shows itself.
+    request.max_content_length = limit + 1
+    if len(request.get_data()) > limit:
         raise ApiError(413)
     if not request.is_json:
         raise ApiError(415)

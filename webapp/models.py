@@ -77,6 +77,15 @@ def enum_column(enum_cls, **kwargs):
     )
 
 
+def binary_string(length: int) -> sa.types.TypeEngine:
+    """A VARCHAR that compares code point by code point on every database, as search needs.
+
+    SQLite's default collation (BINARY) does so already. PostgreSQL's follows the database's
+    locale, where "ab" < "Ab" < "abc", so there the column and its index say COLLATE "C".
+    """
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 def new_handle() -> str:
     """A random URL-safe public handle: 16 random bytes give 22 characters."""
     return secrets.token_urlsafe(16)
@@ -88,11 +97,12 @@ class Share(db.Model):
     __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    profile_id: Mapped[str] = mapped_column(sa.String(255), index=True)
+    # Searched by prefix (listing.prefix_condition): binary strings, so the range is exact.
+    profile_id: Mapped[str] = mapped_column(binary_string(255), index=True)
     source_type: Mapped[SourceType] = enum_column(SourceType, index=True)
     source_id: Mapped[int] = mapped_column(sa.BigInteger)
-    handle: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_handle)
-    code: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    handle: Mapped[str] = mapped_column(binary_string(64), unique=True, default=new_handle)
+    code: Mapped[str | None] = mapped_column(binary_string(255), index=True)
     timezone: Mapped[str] = mapped_column(sa.String(64))
     period: Mapped[int | None]
     period_type: Mapped[PeriodType | None] = enum_column(PeriodType)
@@ -400,7 +410,8 @@ class IdempotencyKey(db.Model):
     @staticmethod
     def fingerprint_of(payload: dict) -> str:
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        # surrogatepass: JSON may carry a lone surrogate ("\ud800"), which strict UTF-8 refuses.
+        return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
     @classmethod
     def find(cls, token_id: int, key: str) -> IdempotencyKey | None:

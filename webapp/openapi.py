@@ -23,7 +23,7 @@ from .forms import (
 from .listing import SORT_FIELDS, ShareFilterForm
 from .models import Share
 
-#: The adapter reads at most this many ASCII digits (forms._DIGITS).
+#: The adapter reads at most this many ASCII digits (forms.fields._DIGITS).
 MAX_DIGITS = 19
 
 

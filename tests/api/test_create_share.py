@@ -364,7 +364,8 @@ def test_source_type_outside_the_enum_is_refused(app, api, source_type):
         ),
         ({"source_id": None}, "source_id", "The source id field is required."),
         ({"source_type": None}, "source_type", "The source type field is required."),
-        ({"source_type": ""}, "source_type", "The source type field is required."),
+        # Only code, absolute_expiry and timezone read "" as null; "" is no source type.
+        ({"source_type": ""}, "source_type", "The selected source type is invalid."),
         ({"code": "c" * 256}, "code", "The code field must not be greater than 255 characters."),
         ({"period_type": "fortnights"}, "period_type", "The selected period type is invalid."),
         ({"period_type": "Weeks", "period": 1}, "period_type", "The selected period type is"),

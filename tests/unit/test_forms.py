@@ -99,11 +99,28 @@ def test_lines_field_refuses_anything_but_an_array_of_strings(share_form, value)
 
 
 @pytest.mark.parametrize("field", TEXT_FIELDS)
-@pytest.mark.parametrize("value", ["x", "", "  padded  ", "Australia/Melbourne"])
+@pytest.mark.parametrize("value", ["x", "  padded  ", "Australia/Melbourne"])
 def test_text_fields_take_json_strings_as_given(share_form, field, value):
     formdata, errors = formdata_from_json(share_form, {field: value})
     assert errors == {}
     assert formdata.getlist(field) == [value]
+
+
+@pytest.mark.parametrize(
+    "field", ["profile_id", "code", "absolute_expiry", "expires_at", "timezone"]
+)
+def test_an_empty_string_reaches_the_text_fields(share_form, field):
+    formdata, errors = formdata_from_json(share_form, {field: ""})
+    assert errors == {}
+    assert formdata.getlist(field) == [""]
+
+
+@pytest.mark.parametrize("field", ["source_type", "period_type"])
+def test_an_empty_string_is_no_enum_value(share_form, field):
+    """The contract reads "" as null only for code, absolute_expiry and timezone."""
+    formdata, errors = formdata_from_json(share_form, {field: ""})
+    assert errors == {field: [f"The selected {field.replace('_', ' ')} is invalid."]}
+    assert field not in formdata
 
 
 @pytest.mark.parametrize("field", TEXT_FIELDS)

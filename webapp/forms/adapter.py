@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
 
 from ..models import BODY_FIELDS
-from .fields import DigitsIntegerField, LinesField, human
+from .fields import DigitsIntegerField, EnumSelectField, LinesField, human
 
 
 class JSONFormData(MultiDict):
@@ -70,6 +70,9 @@ def formdata_from_json(form: FlaskForm, payload: dict) -> tuple[JSONFormData, di
                 formdata.json_lists[name] = value
             else:
                 errors[name] = [f"The {label} field must be an array of strings."]
+        elif isinstance(field_, EnumSelectField) and value == "":
+            # The page's blank option is no enum value: in JSON, null means "none".
+            errors[name] = [f"The selected {label} is invalid."]
         elif _is_text(value):
             formdata[name] = value
         else:

@@ -1,0 +1,576 @@
+"""What a script can rely on: idempotent creates, limits, one JSON error shape, the API document."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import issue_token, make_app, share_count
+from webapp.enums import PeriodType, Role, SourceType
+from webapp.extensions import db
+from webapp.models import ApiToken, IdempotencyKey, Share, utcnow
+
+URL = "/api/v3/shares"
+BODY = {"profile_id": "cust-1", "source_type": "reward", "source_id": 42}
+
+
+def bearer(token: str, **headers) -> dict:
+    return {"Authorization": f"Bearer {token}", **headers}
+
+
+def idempotent_post(client, token: str, key: str, body: dict):
+    return client.post(URL, json=body, headers=bearer(token, **{"Idempotency-Key": key}))
+
+
+def assert_json_error(response, status: int) -> dict:
+    """The contract's error shape: JSON with a string message."""
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert isinstance(body, dict)
+    assert isinstance(body["message"], str) and body["message"]
+    return body
+
+
+# --- Idempotency-Key ---------------------------------------------------------------------
+
+
+def test_same_key_and_body_returns_the_first_share(app, client, token):
+    first = idempotent_post(client, token, "order-1", BODY)
+    again = idempotent_post(client, token, "order-1", BODY)
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert share_count(app) == 1
+
+
+def test_same_key_with_reordered_keys_is_the_same_body(app, client, token):
+    first = idempotent_post(client, token, "order-2", BODY)
+    again = idempotent_post(client, token, "order-2", dict(reversed(list(BODY.items()))))
+    assert again.status_code == 201
+    assert again.get_json()["data"]["id"] == first.get_json()["data"]["id"]
+    assert share_count(app) == 1
+
+
+def test_a_lone_surrogate_in_a_keyed_body_is_answered_not_a_500(app, client, token):
+    """JSON allows "\ud800"; the key's fingerprint must cope with it."""
+    raw = json.dumps({**BODY, "ignored": "\ud800"})
+    response = client.post(
+        URL,
+        data=raw,
+        content_type="application/json",
+        headers=bearer(token, **{"Idempotency-Key": "surrogate-1"}),
+    )
+    assert response.status_code == 201
+    raw = json.dumps({**BODY, "profile_id": "a\ud800"})
+    response = client.post(
+        URL,
+        data=raw,
+        content_type="application/json",
+        headers=bearer(token, **{"Idempotency-Key": "surrogate-2"}),
+    )
+    assert_json_error(response, 422)
+    assert share_count(app) == 1
+
+
+def test_same_key_with_another_body_is_refused(app, client, token):
+    first = idempotent_post(client, token, "order-3", BODY)
+    assert first.status_code == 201
+    other = idempotent_post(client, token, "order-3", {**BODY, "source_id": 43})
+    body = assert_json_error(other, 422)
+    assert list(body["errors"]) == ["Idempotency-Key"]
+    assert "Idempotency-Key" in body["message"]
+    assert share_count(app) == 1
+
+
+def test_key_older_than_a_day_creates_a_new_share(app, client, token):
+    first = idempotent_post(client, token, "order-4", BODY).get_json()["data"]
+    with app.app_context():
+        row = db.session.scalar(sa.select(IdempotencyKey).where(IdempotencyKey.key == "order-4"))
+        row.created_at = row.created_at - timedelta(hours=24, seconds=1)
+        db.session.commit()
+    later = idempotent_post(client, token, "order-4", BODY)
+    assert later.status_code == 201
+    assert "Idempotent-Replayed" not in later.headers
+    assert later.get_json()["data"]["id"] != first["id"]
+    assert share_count(app) == 2
+    # The new answer is what the key replays from now on.
+    replay = idempotent_post(client, token, "order-4", BODY)
+    assert replay.get_json()["data"]["id"] == later.get_json()["data"]["id"]
+    assert share_count(app) == 2
+
+
+def test_key_younger_than_a_day_still_replays(app, client, token):
+    first = idempotent_post(client, token, "order-5", BODY).get_json()["data"]
+    with app.app_context():
+        row = db.session.scalar(sa.select(IdempotencyKey).where(IdempotencyKey.key == "order-5"))
+        row.created_at = row.created_at - timedelta(hours=23, minutes=59)
+        db.session.commit()
+    again = idempotent_post(client, token, "order-5", BODY)
+    assert again.get_json()["data"]["id"] == first["id"]
+    assert share_count(app) == 1
+
+
+def test_keys_are_per_token(app, client, token, token_for):
+    other = token_for("agent")
+    mine = idempotent_post(client, token, "shared-key", BODY)
+    theirs = idempotent_post(client, other, "shared-key", BODY)
+    assert mine.status_code == theirs.status_code == 201
+    assert "Idempotent-Replayed" not in theirs.headers
+    assert theirs.get_json()["data"]["id"] != mine.get_json()["data"]["id"]
+    assert share_count(app) == 2
+
+
+@pytest.mark.parametrize("key", ["k" * 256, "k" * 1000])
+def test_key_longer_than_255_characters_is_refused(app, client, token, key):
+    body = assert_json_error(idempotent_post(client, token, key, BODY), 422)
+    assert list(body["errors"]) == ["Idempotency-Key"]
+    assert share_count(app) == 0
+
+
+def test_key_of_255_characters_is_accepted(app, client, token):
+    key = "k" * 255
+    first = idempotent_post(client, token, key, BODY)
+    again = idempotent_post(client, token, key, BODY)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert share_count(app) == 1
+
+
+def test_invalid_body_with_a_key_is_not_remembered(app, client, token):
+    bad = idempotent_post(client, token, "order-6", {**BODY, "source_type": "nope"})
+    assert_json_error(bad, 422)
+    good = idempotent_post(client, token, "order-6", BODY)
+    assert good.status_code == 201
+    assert "Idempotent-Replayed" not in good.headers
+    assert share_count(app) == 1
+
+
+def test_without_a_key_every_post_creates(app, client, token):
+    for _ in range(2):
+        assert client.post(URL, json=BODY, headers=bearer(token)).status_code == 201
+    assert share_count(app) == 2
+
+
+# --- size and rate limits ----------------------------------------------------------------
+
+
+def test_body_over_64_kib_is_413(app, client, token):
+    body = {**BODY, "meta": ["x" * 1000] * 70}
+    response = client.post(URL, json=body, headers=bearer(token))
+    assert len(json.dumps(body)) > 64 * 1024
+    assert_json_error(response, 413)
+    assert share_count(app) == 0
+
+
+def test_invalid_json_over_the_limit_is_413_not_400(app, client, token):
+    """The size is checked before the body is parsed."""
+    raw = b"{" + b"x" * (64 * 1024 + 1)
+    response = client.post(URL, data=raw, headers=bearer(token), content_type="application/json")
+    assert_json_error(response, 413)
+    # The same invalid JSON under the limit is the 400.
+    small = client.post(URL, data=b"{xx", headers=bearer(token), content_type="application/json")
+    assert_json_error(small, 400)
+
+
+def test_body_of_exactly_the_limit_is_read(app, client, token):
+    raw = _exactly_64_kib()
+    assert len(raw) == 64 * 1024
+    response = client.post(URL, data=raw, headers=bearer(token), content_type="application/json")
+    assert response.status_code == 201
+    assert share_count(app) == 1
+
+
+def _exactly_64_kib() -> bytes:
+    pad = 64 * 1024 - len(json.dumps({**BODY, "unknown": ""}))
+    return json.dumps({**BODY, "unknown": "x" * pad}).encode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (json.dumps(BODY).encode(), 201),
+        (_exactly_64_kib(), 201),
+        # The first 64 KiB alone are a valid object: the body must not be cut there and used.
+        (_exactly_64_kib() + b" ", 413),
+        (_exactly_64_kib() + b" " * 10_000, 413),
+        (b"{" + b"x" * (64 * 1024 + 1), 413),
+        (b"{" + b"x" * 2_000_000, 413),
+    ],
+    ids=["small", "exactly-64-KiB", "one-byte-over", "10-KB-over", "invalid-over", "2-MB"],
+)
+def test_chunked_body_without_content_length_is_held_to_the_limit(app, client, token, raw, status):
+    """Transfer-Encoding: chunked sends no Content-Length; the limit still holds."""
+    response = client.post(
+        URL,
+        input_stream=io.BytesIO(raw),
+        headers=bearer(token, **{"Transfer-Encoding": "chunked"}),
+        content_type="application/json",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    if status == 201:
+        assert response.status_code == 201
+        assert share_count(app) == 1
+    else:
+        assert_json_error(response, 413)
+        assert share_count(app) == 0
+
+
+def test_put_and_claim_bodies_over_the_limit_are_413(app, client, token):
+    share_id = client.post(URL, json=BODY, headers=bearer(token)).get_json()["data"]["id"]
+    raw = b"[" + b"0," * (40 * 1024) + b"0]"
+    for path, method in ((f"{URL}/{share_id}", "PUT"), (f"{URL}/{share_id}/claim", "POST")):
+        response = client.open(
+            path, method=method, data=raw, headers=bearer(token), content_type="application/json"
+        )
+        assert_json_error(response, 413)
+
+
+@pytest.fixture
+def limited(tmp_path):
+    """An app that lets each token make three API requests a minute."""
+    app = make_app(tmp_path, API_RATE_LIMIT="3 per minute")
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_fourth_request_in_a_minute_is_429(limited):
+    client = limited.test_client()
+    token = issue_token(limited, "limited", Role.AGENT)
+    for _ in range(3):
+        response = client.get(URL, headers=bearer(token))
+        assert response.status_code == 200
+        assert "Retry-After" not in response.headers
+    refused = client.get(URL, headers=bearer(token))
+    body = assert_json_error(refused, 429)
+    assert "Retry-After" in body["message"]
+    retry_after = refused.headers["Retry-After"]
+    assert retry_after.isdigit() and 0 < int(retry_after) <= 60
+
+
+def test_rate_limit_counts_per_token(limited):
+    client = limited.test_client()
+    first = issue_token(limited, "first", Role.AGENT)
+    second = issue_token(limited, "second", Role.AGENT)
+    for _ in range(3):
+        assert client.get(URL, headers=bearer(first)).status_code == 200
+    assert client.get(URL, headers=bearer(first)).status_code == 429
+    response = client.get(URL, headers=bearer(second))
+    assert response.status_code == 200
+    assert "Retry-After" not in response.headers
+
+
+def test_rate_limit_covers_writes_and_refuses_them_unchanged(limited):
+    client = limited.test_client()
+    token = issue_token(limited, "writer", Role.AGENT)
+    for _ in range(3):
+        assert client.post(URL, json=BODY, headers=bearer(token)).status_code == 201
+    assert_json_error(client.post(URL, json=BODY, headers=bearer(token)), 429)
+    assert share_count(limited) == 3
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c, h: c.get(URL, headers=h),
+        lambda c, h: c.get(f"{URL}/999", headers=h),
+        lambda c, h: c.post(URL, json={}, headers=h),
+        lambda c, h: c.post(URL, data="x", headers=h, content_type="text/plain"),
+        lambda c, h: c.get(URL, headers={"Authorization": "Bearer wrong"}),
+        lambda c, h: c.patch(URL, headers=h),
+    ],
+    ids=["200", "404", "422", "415", "401", "405"],
+)
+def test_non_429_responses_carry_no_retry_after(app, token, call):
+    response = call(app.test_client(), bearer(token))
+    assert response.status_code != 429
+    assert "Retry-After" not in response.headers
+
+
+# --- one JSON error shape ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v3/nope",
+        "/api/v3/shares/abc",
+        "/api/v3/shares/1/nope",
+        "/api/v3/shares/-1",
+        "/api/v2/shares",
+        "/api/",
+        "/api/v3/shares/1/claim/extra",
+    ],
+)
+def test_unknown_api_routes_are_json_404(client, token, path):
+    assert_json_error(client.get(path, headers=bearer(token)), 404)
+
+
+def test_unknown_api_route_is_json_404_without_a_token(app):
+    assert_json_error(app.test_client().get("/api/v3/nope"), 404)
+
+
+def test_missing_share_is_json_404(client, token):
+    for method in ("GET", "PUT", "DELETE"):
+        response = client.open(f"{URL}/999", method=method, json={}, headers=bearer(token))
+        assert_json_error(response, 404)
+    claim = client.post(f"{URL}/999/claim", json={"profile_id": "p", "code": "c"},
+                        headers=bearer(token))  # fmt: skip
+    assert_json_error(claim, 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PATCH", URL, {"GET", "POST"}),
+        ("DELETE", URL, {"GET", "POST"}),
+        ("PUT", URL, {"GET", "POST"}),
+        ("PATCH", f"{URL}/1", {"GET", "PUT", "DELETE"}),
+        ("POST", f"{URL}/1", {"GET", "PUT", "DELETE"}),
+        ("GET", f"{URL}/1/claim", {"POST"}),
+    ],
+)
+def test_wrong_method_is_json_405_with_allow(client, token, method, path, allowed):
+    response = client.open(path, method=method, headers=bearer(token))
+    assert_json_error(response, 405)
+    listed = {m.strip() for m in response.headers["Allow"].split(",")}
+    assert allowed <= listed
+    assert listed - allowed <= {"HEAD", "OPTIONS"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic dXNlcjpwYXNz"},
+     {"Authorization": "Bearer"}, {"Authorization": ""}],
+    ids=["none", "unknown", "basic", "empty-bearer", "blank"],
+)  # fmt: skip
+def test_no_or_bad_token_is_json_401(app, headers):
+    response = app.test_client().get(URL, headers=headers)
+    assert_json_error(response, 401)
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_revoked_token_is_401(app, token):
+    with app.app_context():
+        for row in db.session.scalars(sa.select(ApiToken)):
+            row.revoked_at = utcnow()
+        db.session.commit()
+    assert_json_error(app.test_client().get(URL, headers=bearer(token)), 401)
+
+
+def test_a_session_cookie_is_not_enough_for_the_api(client):
+    """The signed-in admin's browser session does not open the API: scripts use tokens."""
+    assert_json_error(client.get(URL), 401)
+
+
+def test_viewer_token_may_not_write_json_403(app, token_for):
+    viewer = token_for("viewer")
+    response = app.test_client().post(URL, json=BODY, headers=bearer(viewer))
+    body = assert_json_error(response, 403)
+    assert "viewer" in body["message"]
+    assert share_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [("profile_id=x", "application/x-www-form-urlencoded"), ("{}", "text/plain"),
+     (json.dumps(BODY), "text/json"), (json.dumps(BODY), None)],
+)  # fmt: skip
+def test_body_that_is_not_json_typed_is_415(app, client, token, data, content_type):
+    kwargs = {"content_type": content_type} if content_type else {}
+    response = client.post(URL, data=data, headers=bearer(token), **kwargs)
+    assert_json_error(response, 415)
+    assert share_count(app) == 0
+
+
+def test_json_with_a_charset_is_accepted(app, client, token):
+    response = client.post(URL, data=json.dumps(BODY), headers=bearer(token),
+                           content_type="application/json; charset=utf-8")  # fmt: skip
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"{", b"[]", b"null", b"42", b'"text"', b"[" * 5000 + b"]" * 5000, b"\xff\xfe"]
+)
+def test_body_that_is_not_a_json_object_is_400(app, client, token, raw):
+    response = client.post(URL, data=raw, headers=bearer(token), content_type="application/json")
+    assert_json_error(response, 400)
+    assert share_count(app) == 0
+
+
+# --- the OpenAPI document ----------------------------------------------------------------
+
+CONTRACT_ROUTES = {
+    "/api/v3/shares": {"get", "post"},
+    "/api/v3/shares/{id}": {"get", "put", "delete"},
+    "/api/v3/shares/{id}/claim": {"post"},
+}
+CREATE_FIELDS = [
+    "profile_id", "source_id", "source_type", "code", "timezone", "period", "period_type",
+    "absolute_expiry", "expires_at", "quantity", "remaining_quantity", "meta", "is_cloneable",
+]  # fmt: skip
+
+
+@pytest.fixture
+def document(app, token_for) -> dict:
+    response = app.test_client().get("/api/v3/openapi.json", headers=bearer(token_for("viewer")))
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+def _resolve(doc: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _enum_values(schema: dict) -> set:
+    """Every enum value a (possibly nullable) schema allows, null left out."""
+    values = set(schema.get("enum", []))
+    for part in schema.get("anyOf", []):
+        values |= _enum_values(part)
+    return values - {None}
+
+
+def test_document_is_openapi_3_1_with_every_contract_route(document):
+    assert document["openapi"] == "3.1.0"
+    for path, methods in CONTRACT_ROUTES.items():
+        assert path in document["paths"], path
+        listed = set(document["paths"][path]) - {"parameters"}
+        assert listed == methods, path
+    assert set(document["paths"]) == set(CONTRACT_ROUTES)
+
+
+def test_document_declares_bearer_security(document):
+    scheme = document["components"]["securitySchemes"]["bearer"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    assert document["security"] == [{"bearer": []}]
+
+
+def test_document_lists_errors_as_the_json_shape(document):
+    error = document["components"]["schemas"]["Error"]
+    assert error["required"] == ["message"]
+    assert error["properties"]["message"] == {"type": "string"}
+    create = document["paths"]["/api/v3/shares"]["post"]["responses"]
+    assert {"201", "400", "401", "403", "413", "415", "422", "429"} <= set(create)
+
+
+def test_document_enums_come_from_the_enums(document):
+    schemas = document["components"]["schemas"]
+    create = schemas["ShareCreate"]["properties"]
+    source_types = _enum_values(create["source_type"])
+    period_types = _enum_values(create["period_type"])
+    assert source_types == {member.value for member in SourceType}
+    assert len(source_types) == 36
+    assert period_types == {member.value for member in PeriodType}
+    assert len(period_types) == 7
+    share = schemas["Share"]["properties"]
+    assert _enum_values(share["source_type"]) == source_types
+    assert _enum_values(share["period_type"]) == period_types
+    assert _enum_values(schemas["ShareEdit"]["properties"]["period_type"]) == period_types
+    params = {p["name"]: p for p in document["paths"]["/api/v3/shares"]["get"]["parameters"]}
+    assert _enum_values(params["filter[source_type]"]["schema"]) - {""} == source_types
+
+
+def test_document_create_body_has_every_field(document):
+    operation = document["paths"]["/api/v3/shares"]["post"]
+    body = _resolve(document, operation["requestBody"]["content"]["application/json"]["schema"])
+    assert list(body["properties"]) == CREATE_FIELDS
+    assert body["required"] == ["profile_id", "source_id", "source_type"]
+    assert operation["requestBody"]["required"] is True
+    header = {p["name"]: p for p in operation["parameters"]}["Idempotency-Key"]
+    assert header["in"] == "header" and header["schema"]["maxLength"] == 255
+
+
+def test_document_edit_and_claim_bodies(document):
+    schemas = document["components"]["schemas"]
+    assert set(schemas["ShareEdit"]["properties"]) == {
+        "code", "period", "period_type", "absolute_expiry", "expires_at", "meta",
+    }  # fmt: skip
+    assert "required" not in schemas["ShareEdit"]
+    assert set(schemas["ClaimRequest"]["properties"]) == {"profile_id", "code", "meta"}
+    assert schemas["ClaimRequest"]["required"] == ["profile_id", "code"]
+
+
+def test_document_digit_strings_match_what_the_api_accepts(document):
+    """Integer fields also take ASCII digits; the document's pattern is the API's rule."""
+    create = document["components"]["schemas"]["ShareCreate"]["properties"]
+
+    def digits(schema: dict) -> re.Pattern:
+        for part in schema.get("anyOf", []):
+            if part.get("type") == "string":
+                return re.compile(part["pattern"])
+            if "anyOf" in part:
+                return digits(part)
+        raise AssertionError(f"no digits form in {schema}")
+
+    source_id = digits(create["source_id"])
+    assert source_id.search("12") and source_id.search("0012")
+    assert not any(source_id.search(s) for s in ("0", "-1", "", "1.0", " 1", "\u0661"))
+    assert source_id.search(str(2**63 - 1)) and not source_id.search(str(2**63))
+    quantity = digits(create["quantity"])
+    assert quantity.search("1") and quantity.search("01") and not quantity.search("2")
+    period = digits(create["period"])
+    assert period.search("0") and period.search("36500") and not period.search("36501")
+
+
+def test_document_without_a_token_is_401(app):
+    assert_json_error(app.test_client().get("/api/v3/openapi.json"), 401)
+
+
+def test_document_matches_the_code_that_builds_it(app, document):
+    from webapp import openapi
+
+    with app.test_request_context():
+        assert document == json.loads(json.dumps(openapi.document()))
+
+
+def test_docs_page_lists_every_operation_for_a_viewer(client_as, document):
+    page = client_as("viewer").get("/docs/api")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            assert f'id="{operation["operationId"]}"' in html
+            assert f"{method.upper()} {path}" in html
+    for field in CREATE_FIELDS:
+        assert f"<code>{field}</code>" in html
+    assert "product_list_reservation" in html
+
+
+def test_docs_page_needs_a_session(anon_client):
+    response = anon_client.get("/docs/api")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/sign-in")
+    assert "next=/docs/api" in response.headers["Location"].replace("%2F", "/")
+
+
+def test_share_row_is_untouched_by_refused_requests(app, client, token):
+    """No error changes stored data: one row, then a battery of refused writes."""
+    created = client.post(URL, json={**BODY, "code": "KEEP"}, headers=bearer(token))
+    share_id = created.get_json()["data"]["id"]
+    with app.app_context():
+        before = db.session.get(Share, share_id).to_dict()
+    refused = [
+        client.put(f"{URL}/{share_id}", data="{", headers=bearer(token),
+                   content_type="application/json"),
+        client.put(f"{URL}/{share_id}", json={"code": "x" * 256}, headers=bearer(token)),
+        client.put(f"{URL}/{share_id}", data="code=x", headers=bearer(token),
+                   content_type="application/x-www-form-urlencoded"),
+        client.put(f"{URL}/{share_id}", json={"code": "NEW"}, headers=bearer("nope")),
+        client.delete(f"{URL}/{share_id}", headers=bearer(issue_token(app, "v", Role.AGENT))),
+    ]  # fmt: skip
+    assert [r.status_code for r in refused] == [400, 422, 415, 401, 403]
+    with app.app_context():
+        assert db.session.get(Share, share_id).to_dict() == before
