@@ -1,0 +1,386 @@
+"""The bench's plumbing: a scratch directory, gunicorn servers, a keep-alive client, statistics.
+
+Every server is ``python -m gunicorn`` in a session of its own, so it and its workers form one
+process group; ``Workspace.close`` (also run at exit and on SIGINT/SIGTERM) stops every group it
+started and removes the scratch directory.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import html
+import http.client
+import json
+import math
+import os
+import re
+import secrets
+import select
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = "webapp:create_app()"
+BASELINE_APP = "bench.baseline_app:create_app()"
+STAFF_EMAIL = "bench@example.com"
+STAFF_PASSWORD = "bench-password-" + secrets.token_hex(8)
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if int(pgrp) == pgid and state not in "ZX":
+            members.append(int(entry.name))
+    return members
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (gunicorn's workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == pid and state not in "ZX":
+            found.append(int(entry.name))
+    return found
+
+
+def proc_status_kb(pid: int, key: str) -> int:
+    """A ``kB`` figure (VmRSS, VmHWM) from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+class Server:
+    """One gunicorn master and its workers, on a free loopback port."""
+
+    def __init__(self, ws: Workspace, name: str, app: str, env: dict, workers=2, threads=8):
+        self.ws, self.name, self.app, self.env = ws, name, app, env
+        self.workers, self.threads = workers, threads
+        self.port = free_port()
+        self.log_path = ws.dir / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> Server:
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "30",
+            "--access-logfile",
+            "-",
+            "--no-control-socket",
+            self.app,
+        ]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.ws.servers.append(self)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client = Client(self.port, timeout=2)
+                status = client.get("/healthz").status
+                client.close()
+                if status == 200 and len(self.worker_pids()) == self.workers:
+                    return self
+            except (OSError, http.client.HTTPException):
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name}: gunicorn did not start:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def worker_pids(self) -> list[int]:
+        return children(self.process.pid) if self.process else []
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def error_lines(self) -> list[str]:
+        marks = ("Traceback", "[ERROR]", "[CRITICAL]", "ERROR in ", "WORKER TIMEOUT")
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        return [line for line in text.splitlines() if any(m in line for m in marks)]
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        pgid = self.process.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=15)
+        deadline = time.monotonic() + 10
+        while _group_members(pgid) and time.monotonic() < deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            time.sleep(0.05)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        self.process = None
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+
+@dataclass
+class Workspace:
+    """The scratch directory, the template database and everything started in this run."""
+
+    dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="share-desk-bench-")))
+    secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    servers: list[Server] = field(default_factory=list)
+    token: str = ""
+    closed: bool = False
+
+    def __post_init__(self):
+        atexit.register(self.close)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum, _frame):
+        self.close()
+        raise SystemExit(128 + signum)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for server in self.servers:
+            with contextlib.suppress(Exception):
+                server.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def template(self) -> Path:
+        return self.dir / "template.sqlite3"
+
+    def app_env(self, database: Path, **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "WEBAPP_DATABASE_URL": f"sqlite:///{database}",
+            "WEBAPP_SECRET_KEY": self.secret,
+            "WEBAPP_INSTANCE_PATH": str(self.dir / "instance"),
+            # The per-token API limit (1200/min by default) would cap the load, not measure it.
+            "WEBAPP_API_RATE_LIMIT": "100000000 per minute",
+            **extra,
+        }
+
+    def flask(self, *args: str, stdin: str | None = None) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "webapp", *args],
+            cwd=ROOT,
+            env=self.app_env(self.template),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        return result.stdout
+
+    def make_template(self) -> None:
+        """Schema by the migrations, an admin by the CLI, an admin API token by the CLI."""
+        self.flask("init-db")
+        self.flask("staff", "create", STAFF_EMAIL, "--role", "admin", stdin=STAFF_PASSWORD + "\n")
+        self.token = self.flask("tokens", "create", "bench", "--role", "admin").strip()
+        self.token = self.token.splitlines()[-1].strip()
+        with contextlib.closing(sqlite3.connect(self.template)) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def database(self, name: str) -> Path:
+        """A copy of the template database."""
+        path = self.dir / f"{name}.sqlite3"
+        shutil.copyfile(self.template, path)
+        return path
+
+    def app_server(self, name: str, database: Path, workers=2, threads=8) -> Server:
+        env = self.app_env(database)
+        return Server(self, name, APP, env, workers, threads).start()
+
+    def baseline_server(self, name: str, database: Path, workers=2, threads=8) -> Server:
+        env = {**os.environ, "BENCH_DATABASE_URL": f"sqlite:///{database}"}
+        return Server(self, name, BASELINE_APP, env, workers, threads).start()
+
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection with a cookie jar, an optional token and CSRF token."""
+
+    def __init__(self, port: int, timeout: float = 30, token: str | None = None):
+        self.port, self.timeout, self.token = port, timeout, token
+        self.connection: http.client.HTTPConnection | None = None
+        self.cookies: dict[str, str] = {}
+        self.csrf: str | None = None
+
+    def copy(self) -> Client:
+        """Another connection with the same cookies and tokens (a second tab)."""
+        other = Client(self.port, self.timeout, self.token)
+        other.cookies, other.csrf = dict(self.cookies), self.csrf
+        return other
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def request(self, method, path, body: bytes | None = None, headers=None) -> Response:
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if self.connection is not None and _dropped(self.connection):
+            self.close()  # the server closed it while idle (keep-alive timeout): reconnect
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, self.timeout)
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            data = response.read()
+        except BaseException:
+            self.close()
+            raise
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar = SimpleCookie()
+            jar.load(header)
+            for name, morsel in jar.items():
+                if morsel.value == "" or morsel["max-age"] == "0":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        if response.will_close:
+            self.close()
+        return Response(response.status, response.headers, data)
+
+    def get(self, path: str, headers=None) -> Response:
+        return self.request("GET", path, headers=headers)
+
+    def api(self, method: str, path: str, payload: dict | None = None) -> Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        body = None
+        if payload is not None:
+            body = json.dumps(payload).encode()
+            headers["Content-Type"] = "application/json"
+        return self.request(method, path, body, headers)
+
+    def form(self, path: str, fields: dict, headers=None) -> Response:
+        body = urllib.parse.urlencode(fields).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+        return self.request("POST", path, body, headers)
+
+    def sign_in(self) -> Client:
+        """Sign in through the form, then pick up a CSRF token for later posts."""
+        page = self.get("/sign-in")
+        token = _csrf_from(page)
+        answer = self.form(
+            "/sign-in", {"csrf_token": token, "email": STAFF_EMAIL, "password": STAFF_PASSWORD}
+        )
+        if answer.status != 302:
+            raise RuntimeError(f"sign-in answered {answer.status}: {answer.text[:500]}")
+        self.csrf = _csrf_from(self.get("/shares/new"))
+        return self
+
+
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle keep-alive connection was closed by the server (as urllib3 checks too):
+    an idle socket that reads as ready has hit end-of-file."""
+    if connection.sock is None:
+        return True
+    readable, _, _ = select.select([connection.sock], [], [], 0)
+    return bool(readable)
+
+
+def _csrf_from(page: Response) -> str:
+    found = CSRF_INPUT.search(page.text)
+    if page.status != 200 or not found:
+        raise RuntimeError(f"no CSRF token on the page ({page.status}): {page.text[:500]}")
+    return html.unescape(found.group(1))
+
+
+def query(path: str, params: dict[str, str | int] | None = None) -> str:
+    return f"{path}?{urllib.parse.urlencode(params)}" if params else path
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]

@@ -1,0 +1,161 @@
+"""Fast seeding: realistic shares written with SQLAlchemy Core executemany, before any server runs.
+
+The table is reflected from the database that ``init-db`` made, so the rows land in exactly the
+app's schema and indexes. Values are spread the way a live desk would have them: ~36 source
+types, profiles with several shares each, half with codes, creation over two years, expiries
+from the past into the future, some exhausted, some cloneable with unlimited claims.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from webapp.enums import SourceType
+
+CHUNK = 20_000
+SOURCE_TYPES = [member.value for member in SourceType]
+ZONES = [
+    ("Australia/Melbourne", 30),
+    ("Australia/Sydney", 25),
+    ("Australia/Brisbane", 8),
+    ("Australia/Perth", 6),
+    ("Pacific/Auckland", 8),
+    ("UTC", 10),
+    ("Europe/London", 5),
+    ("America/New_York", 4),
+    ("Asia/Singapore", 4),
+]
+ZONE_NAMES = [name for name, _ in ZONES]
+ZONE_WEIGHTS = [weight for _, weight in ZONES]
+# (period type, period range, days per unit) for relative types; absolute ones use None.
+PERIODS = [
+    ("days", (1, 90), 1, 25),
+    ("weeks", (1, 12), 7, 20),
+    ("months", (1, 12), 30, 20),
+    ("years", (1, 2), 365, 5),
+    ("absolute_date", None, None, 8),
+    ("absolute_week", None, None, 5),
+    ("absolute_month", None, None, 5),
+    (None, None, None, 12),  # never expires
+]
+PERIOD_WEIGHTS = [p[3] for p in PERIODS]
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def rows(count: int, seed: int = 20261129):
+    """``count`` share rows in id order, created over the two years up to now."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    start = now - timedelta(days=730)
+    step = timedelta(days=730) / count
+    profiles = max(50, count // 6)
+    for index in range(count):
+        created = start + step * index + timedelta(seconds=rng.randrange(60))
+        created = min(created, now)
+        kind, span, unit, _ = rng.choices(PERIODS, PERIOD_WEIGHTS)[0]
+        period = absolute = expires = None
+        if span is not None:
+            period = rng.randint(*span)
+            expires = created + timedelta(days=period * unit)
+        elif kind == "absolute_date":
+            expires = created + timedelta(days=rng.randint(1, 400))
+            absolute = expires.strftime("%Y-%m-%d")
+        elif kind == "absolute_week":
+            absolute = str(rng.randint(1, 7))
+            expires = created + timedelta(days=rng.randint(1, 7))
+        elif kind == "absolute_month":
+            absolute = str(rng.randint(1, 28))
+            expires = created + timedelta(days=rng.randint(1, 31))
+        if expires is not None:
+            expires = expires.replace(hour=13, minute=59, second=59)
+        cloneable = rng.random() < 0.2
+        if cloneable:
+            remaining = None if rng.random() < 0.5 else rng.choice([0, 0, 1, 2, 5, 10, 50])
+        else:
+            remaining = 0 if rng.random() < 0.15 else 1
+        updated = created
+        if remaining == 0:
+            updated = min(now, created + timedelta(hours=rng.randint(1, 500)))
+        has_code = rng.random() < 0.5
+        yield {
+            # A few busy profiles, a long tail of occasional ones.
+            "profile_id": f"cust-{1 + int(profiles * rng.random() ** 1.5)}",
+            "source_type": rng.choice(SOURCE_TYPES),
+            "source_id": rng.randint(1, 2_000_000),
+            "handle": base64.urlsafe_b64encode(rng.randbytes(16)).rstrip(b"=").decode(),
+            "code": "".join(rng.choices(CODE_ALPHABET, k=10)) if has_code else None,
+            "timezone": rng.choices(ZONE_NAMES, ZONE_WEIGHTS)[0],
+            "period": period,
+            "period_type": kind,
+            "absolute_expiry": absolute,
+            "expires_at": expires,
+            "quantity": 1,
+            "remaining_quantity": remaining,
+            "meta": ["campaign:spring", "channel:store"] if rng.random() < 0.2 else None,
+            "is_cloneable": cloneable,
+            "created_at": created,
+            "updated_at": updated,
+        }
+
+
+def seed(database: Path, count: int) -> None:
+    """Insert ``count`` shares into ``database`` (made by ``init-db``), then checkpoint."""
+    engine = sa.create_engine(f"sqlite:///{database}")
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.execute("PRAGMA cache_size=-1000000")  # 1 GB: the random-key indexes stay hot
+        cursor.close()
+
+    shares = sa.Table("shares", sa.MetaData(), autoload_with=engine)
+    insert = sa.insert(shares)
+    chunk: list[dict] = []
+    with engine.connect() as connection:
+        for row in rows(count):
+            chunk.append(row)
+            if len(chunk) == CHUNK:
+                connection.execute(insert, chunk)
+                connection.commit()
+                chunk = []
+        if chunk:
+            connection.execute(insert, chunk)
+            connection.commit()
+    engine.dispose()
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def sample(database: Path) -> dict[str, str]:
+    """Filter values taken from a share in the middle of the table: present at every size."""
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        (count,) = connection.execute("SELECT count(*) FROM shares").fetchone()
+        profile_id, source_id, handle = connection.execute(
+            "SELECT profile_id, source_id, handle FROM shares WHERE id >= ? ORDER BY id LIMIT 1",
+            (count // 2,),
+        ).fetchone()
+        (code,) = connection.execute(
+            "SELECT code FROM shares WHERE id >= ? AND code IS NOT NULL ORDER BY id LIMIT 1",
+            (count // 2 + 10,),
+        ).fetchone()
+    return {
+        "profile_id": profile_id,
+        "source_type": "reward",
+        "source_id": str(source_id),
+        "handle": handle,
+        "code": code,
+        "period_type": "weeks",
+        "is_cloneable": "true",
+        "timezone": "Australia/Melbourne",
+        # What staff type into the search box: a code, seen on a customer's screen.
+        "search": code,
+    }
