@@ -27,6 +27,22 @@ run: install
 	$(FLASK) init-db
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# Production: gunicorn with threaded workers. Processes use the cores; threads overlap the waits
+# on the database (README, "Production"). --timeout only fires when a worker's main loop hangs
+# (its threads may wait out SQLite's 30 s busy timeout); --graceful-timeout lets requests in
+# flight finish on a stop or reload.
+BIND ?= 127.0.0.1:8000
+WORKERS ?= 2
+THREADS ?= 8
+
+# --no-control-socket: otherwise every gunicorn of this user shares ~/.gunicorn/gunicorn.ctl.
+.PHONY: serve
+serve: install
+	$(FLASK) init-db
+	$(BIN)/gunicorn --bind $(BIND) --workers $(WORKERS) --threads $(THREADS) \
+		--timeout 60 --graceful-timeout 30 --access-logfile - --no-control-socket \
+		'webapp:create_app()'
+
 # Debian's Chromium drives the end-to-end tests; Playwright cannot download browsers here.
 chromium:
 	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
@@ -40,9 +56,20 @@ chromium:
 test: install-test chromium
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
+# The same suite against a throw-away PostgreSQL server (Debian's postgresql, apt-get as root).
+.PHONY: test-postgres
+test-postgres: install-test chromium
+	CHROMIUM=$(CHROMIUM) .ci/with-postgres $(BIN)/python -m pytest
+
 lint: install-test
 	$(BIN)/ruff check webapp tests
 	$(BIN)/ruff format --check webapp tests
+
+# Benchmarks (not part of `make test`): real gunicorn servers on loopback ports, each figure a
+# ratio against a baseline measured in the same run; prints one table (bench/, ~4 minutes).
+.PHONY: bench
+bench: install
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-results

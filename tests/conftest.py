@@ -1,4 +1,8 @@
-"""Fixtures around the app factory: a fresh file database per test, CSRF on unless a test says."""
+"""Fixtures around the app factory: a fresh database per test, CSRF on unless a test says.
+
+The database is a SQLite file, or with WEBAPP_TEST_DATABASE_URL an emptied PostgreSQL schema
+(tests/database.py).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import time
 import pytest
 from werkzeug.security import generate_password_hash
 
+from tests import database
 from webapp import create_app
 from webapp.enums import Role
 from webapp.extensions import db
@@ -26,10 +31,28 @@ def make_app(tmp_path, **overrides):
         "WTF_CSRF_ENABLED": True,
     }
     config.update(overrides)
+    # On PostgreSQL, an app gets an emptied schema of the test database, also when a test names
+    # that database outright; another URL (a SQLite file) is used as given.
+    if database.on_postgres() and overrides.get("DATABASE_URL", database.URL) == database.URL:
+        return database.POOL.lease(lambda url: create_app({**config, "DATABASE_URL": url}))
     app = create_app(config)
     with app.app_context():
         db.create_all()
     return app
+
+
+@pytest.fixture(autouse=True)
+def _database_schemas():
+    """On PostgreSQL, the schemas a test's apps leased are handed back when it ends."""
+    with database.POOL.test():
+        yield
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path):
+    """A database without tables, for tests of the migrations and ``init-db``."""
+    with database.fresh_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import zoneinfo
 from pathlib import Path
 
@@ -52,6 +53,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        # A database server drops connections (a restart, an idle timeout): check a pooled one
+        # before use, rather than fail the request that happens to get it.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     _check_timezone(app.config["DEFAULT_TIMEZONE"])
@@ -93,9 +98,18 @@ def _instance_secret(instance: Path) -> str:
     """The secret key kept in instance/secret_key, made on first run; never a literal."""
     path = instance / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
+        # Written aside (mkstemp: mode 0600), then linked into place: when several gunicorn
+        # workers start at once, none reads a half-written key and none fails on the file another
+        # made; all of them end up with the one key that won.
+        fd, draft = tempfile.mkstemp(dir=instance, prefix=".secret_key-")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
     return path.read_text().strip()
 
 

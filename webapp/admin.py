@@ -16,7 +16,7 @@ from .auth import requires
 from .enums import Role
 from .extensions import db
 from .forms import max_length, required, strip
-from .models import ApiToken, AuditEvent, Staff, utcnow
+from .models import ApiToken, AuditEvent, Staff, storable, utcnow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 health = Blueprint("health", __name__)
@@ -50,6 +50,9 @@ class StaffForm(FlaskForm):
     )
 
     def validate_email(self, field):
+        if field.data and len(Staff.normalise_email(field.data)) > 254:
+            # Lowercasing can lengthen text ("İ" becomes two characters).
+            raise ValidationError("The email field must not be greater than 254 characters.")
         if field.data and "@" not in field.data:
             raise ValidationError("The email field must be an email address.")
         if field.data and Staff.by_email(field.data):
@@ -177,7 +180,9 @@ def audit():
     query = sa.select(AuditEvent).order_by(AuditEvent.id.desc())
     if form.validate():
         if form.actor.data:
-            query = query.where(AuditEvent.actor == form.actor.data)
+            actor = form.actor.data
+            # Text with U+0000 is in no database (and PostgreSQL could not even compare it).
+            query = query.where(AuditEvent.actor == actor if storable(actor) else sa.false())
         if form.action.data:
             query = query.where(AuditEvent.action == form.action.data)
         if form.since.data:

@@ -13,7 +13,7 @@ from .errors import ApiError, validation_error
 from .extensions import csrf, db, limiter
 from .forms import ClaimForm, ShareEditForm, ShareForm, field_errors, form_from_json
 from .listing import ShareFilterForm, fetch_page
-from .models import ClaimRefused, IdempotencyKey, Share, claim_share, utcnow
+from .models import ClaimRefused, IdempotencyKey, Share, claim_share, storable, utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v3")
 # Scripts authenticate with a bearer token (checked in auth.check_access), not a session
@@ -67,6 +67,9 @@ def create_share():
             raise validation_error(
                 {IDEMPOTENCY: ["The Idempotency-Key header must be 1 to 255 characters."]}
             )
+        if not storable(key):
+            message = "The Idempotency-Key header must not contain the NUL character (U+0000)."
+            raise validation_error({IDEMPOTENCY: [message]})
         if (earlier := IdempotencyKey.find(g.api_token.id, key)) is not None:
             return _replay(earlier, fingerprint)
     form, valid = form_from_json(ShareForm, payload)

@@ -34,7 +34,7 @@ from wtforms import EmailField, PasswordField
 from .enums import Role
 from .errors import ApiError
 from .extensions import db
-from .forms import required, strip
+from .forms import max_length, required, strip
 from .models import ApiToken, SignInFailure, Staff, utcnow
 
 bp = Blueprint("auth", __name__)
@@ -125,7 +125,7 @@ def check_access():
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Email", filters=[strip], validators=[required])
+    email = EmailField("Email", filters=[strip], validators=[required, max_length(254)])
     password = PasswordField("Password", validators=[required])
 
 
@@ -169,8 +169,10 @@ def sign_in():
     if not form.validate_on_submit():
         return render_template("auth/sign_in.html", form=form), 422 if form.is_submitted() else 200
     email = Staff.normalise_email(form.email.data)
-    address = request.remote_addr or "unknown"
-    minutes = _locked_out(email, address)
+    # Failures are counted under what their columns hold: lowercasing can lengthen an email,
+    # and a proxy's X-Forwarded-For may send anything.
+    failed_as = (email[:254], (request.remote_addr or "unknown")[:64])
+    minutes = _locked_out(*failed_as)
     if minutes:
         form.form_errors.append(
             f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
@@ -179,7 +181,7 @@ def sign_in():
     staff = Staff.by_email(email)
     valid = check_password_hash(staff.password_hash if staff else _dummy_hash(), form.password.data)
     if not (staff and valid and staff.is_active):
-        db.session.add(SignInFailure(email=email, address=address))
+        db.session.add(SignInFailure(email=failed_as[0], address=failed_as[1]))
         db.session.commit()
         form.form_errors.append("The email or password is not right.")
         return render_template("auth/sign_in.html", form=form), 422

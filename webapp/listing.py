@@ -20,7 +20,7 @@ from wtforms.widgets import SearchInput
 from .enums import PeriodType, ShareStatus, SourceType
 from .extensions import db
 from .forms import BIGINT_MAX, DigitsIntegerField, EnumSelectField, between, human
-from .models import Share
+from .models import Share, storable
 
 FILTER_FIELDS = (
     "profile_id",
@@ -183,9 +183,29 @@ def status_condition(status: ShareStatus, now: datetime):
 def prefix_condition(column, text: str):
     """Case-sensitive "equals or starts with", as a range the column's index can serve.
 
+    The searched columns compare by code point on every database (``models.binary_string``), so
+    the strings that start with ``text`` are exactly those from ``text`` up to its successor.
     LIKE would be case-insensitive on SQLite and could not use the index.
     """
-    return sa.and_(column >= text, column < text + "\U0010ffff")
+    upper = prefix_successor(text)
+    if upper is None:
+        return column >= text
+    return sa.and_(column >= text, column < upper)
+
+
+def prefix_successor(text: str) -> str | None:
+    """The least string above every string that starts with ``text``; None when there is none.
+
+    That is ``text`` with its last character moved one code point on, skipping the surrogates
+    (which no stored string holds); a last U+10FFFF is dropped and the one before moves instead.
+    """
+    chars = list(text)
+    while chars:
+        last = ord(chars.pop())
+        if last < 0x10FFFF:
+            following = 0xE000 if 0xD800 <= last + 1 <= 0xDFFF else last + 1
+            return "".join(chars) + chr(following)
+    return None
 
 
 def share_query(form: ShareFilterForm, now: datetime) -> sa.Select:
@@ -203,7 +223,8 @@ def share_query(form: ShareFilterForm, now: datetime) -> sa.Select:
     for name, column in exact.items():
         value = form[name].data
         if value not in (None, ""):
-            query = query.where(column == value)
+            # Text with U+0000 is in no database (and PostgreSQL could not even compare it).
+            query = query.where(column == value if storable(value) else sa.false())
     if form.is_cloneable.data not in (None, ""):
         query = query.where(Share.is_cloneable == BOOLEAN_WORDS[form.is_cloneable.data])
     if form.status.data is not None:
@@ -216,6 +237,8 @@ def share_query(form: ShareFilterForm, now: datetime) -> sa.Select:
                 prefix_condition(Share.code, text),
                 prefix_condition(Share.profile_id, text),
             )
+            if storable(text)
+            else sa.false()
         )
     name = form.sort.data.removeprefix("-")
     column = getattr(Share, name)

@@ -77,6 +77,15 @@ def enum_column(enum_cls, **kwargs):
     )
 
 
+def storable(value) -> bool:
+    """Whether every database can hold this value: PostgreSQL's text types refuse U+0000.
+
+    Forms refuse such text (``forms.max_length``), so no stored value holds one, and a lookup by
+    one can only find nothing, without asking the database.
+    """
+    return not isinstance(value, str) or "\x00" not in value
+
+
 def binary_string(length: int) -> sa.types.TypeEngine:
     """A VARCHAR that compares code point by code point on every database, as search needs.
 

@@ -122,7 +122,10 @@ def field_schema(field) -> dict:
             "description": "An array of strings.",
         }
     else:
-        schema = {"type": "string", **{k: v for k, v in hints.items() if k == "maxLength"}}
+        schema = {
+            "type": "string",
+            **{k: v for k, v in hints.items() if k in ("maxLength", "pattern")},
+        }
         if field.flags.required:
             schema["minLength"] = 1
             # Blank after trimming counts as missing.

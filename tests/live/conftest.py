@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import urllib.request
 import pytest
 
 from tests.conftest import TEST_SECRET, make_app
+from tests.live.helpers import Gunicorn
+from webapp.enums import Role
 from webapp.extensions import db
 from webapp.models import ApiToken
 
@@ -24,14 +27,18 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path):
-    """`flask run` with threads, on SQLite in WAL mode; yields (base_url, token, app)."""
-    database = f"sqlite:///{tmp_path / 'live.sqlite3'}"
-    app = make_app(tmp_path, DATABASE_URL=database)
+    """`flask run` with threads, on the test app's database; yields (base_url, token, app).
+
+    SQLite runs in WAL mode; with WEBAPP_TEST_DATABASE_URL, both use the same PostgreSQL schema.
+    """
+    app = make_app(tmp_path)
+    database = app.config["DATABASE_URL"]
     with app.app_context():
         row, token = ApiToken.issue("live-tests")
         db.session.add(row)
         db.session.commit()
-        assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
+        if db.engine.dialect.name == "sqlite":
+            assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
     port = free_port()
     env = {
         **os.environ,
@@ -54,7 +61,8 @@ def server(tmp_path):
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # A file, not a pipe: nobody drains a pipe, and a full one would block the server.
+        stderr=(log := (tmp_path / "flask-run.log").open("wb")),
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
@@ -65,10 +73,43 @@ def server(tmp_path):
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                pytest.fail(f"server did not start: {process.stderr.read().decode()[-2000:]}")
+                text = (tmp_path / "flask-run.log").read_text(errors="replace")
+                pytest.fail(f"server did not start: {text[-2000:]}")
             time.sleep(0.1)
     yield base, token, app
     process.terminate()
     process.wait(timeout=10)
+    log.close()
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def gunicorn_server(tmp_path):
+    """gunicorn as `make serve` runs it (2 workers, 8 threads each) on the test app's database
+    (a SQLite file, or a PostgreSQL schema); yields (Gunicorn, agent token, app), serving."""
+    app = make_app(tmp_path)
+    database = app.config["DATABASE_URL"]
+    with app.app_context():
+        row, token = ApiToken.issue(f"gunicorn-{secrets.token_hex(4)}", Role.AGENT)
+        db.session.add(row)
+        db.session.commit()
+    env = {
+        **os.environ,
+        "WEBAPP_DATABASE_URL": database,
+        "WEBAPP_SECRET_KEY": TEST_SECRET,
+        "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
+        # These tests load the server, not the rate limiter (which counts per worker here).
+        "WEBAPP_API_RATE_LIMIT": "100000 per minute",
+        "PYTHONUNBUFFERED": "1",
+    }
+    server = Gunicorn(free_port(), env, tmp_path)
+    try:
+        status, body = server.start()
+        if status != 200:
+            pytest.fail(f"/healthz answered {status} {body}:\n{server.log()[-3000:]}")
+        yield server, token, app
+    finally:
+        server.stop()
+        with app.app_context():
+            db.engine.dispose()

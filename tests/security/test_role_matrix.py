@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import issue_token, make_app, signed_in
+from tests.database import unreachable_url
 from tests.security.helpers import SHARE_CODE, csrf_token, fingerprint, store_share
 from webapp import create_app
 from webapp.auth import PUBLIC_ENDPOINTS
@@ -241,7 +242,7 @@ def test_healthz_says_when_the_database_is_unreachable(tmp_path):
         {
             "TESTING": True,
             "SECRET_KEY": "x",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'missing-dir' / 'db.sqlite3'}",
+            "DATABASE_URL": unreachable_url(tmp_path),
         }
     )
     response = broken.test_client().get("/healthz")

@@ -566,13 +566,13 @@ def staff_count(app) -> int:
         return db.session.scalar(sa.select(sa.func.count(Staff.id)))
 
 
-def test_a_fresh_database_has_no_staff_and_init_db_says_how_to_make_one(tmp_path):
-    # An empty database file, as on a first `make run`: init-db makes the schema.
+def test_a_fresh_database_has_no_staff_and_init_db_says_how_to_make_one(fresh_database_url):
+    # An empty database, as on a first `make run`: init-db makes the schema.
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": TEST_SECRET,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'first-run.sqlite3'}",
+            "DATABASE_URL": fresh_database_url,
         }
     )
     result = run(app, "init-db")
@@ -691,3 +691,30 @@ def test_the_locked_message_is_not_a_sign_in(app, anon_client):
     assert 'name="password"' in response.get_data(as_text=True)
     assert len(failures(app)) == 5
     assert sign_in_target(anon_client.get("/shares")) == "/shares"
+
+
+def test_an_email_that_lowercasing_lengthens_is_measured_after_it(client):
+    """ "İ".lower() is two characters: the limit applies to what is stored."""
+    email = "İ" * 125 + "@example.com"  # 137 characters typed, 250 + 12 once lowercased
+    response = client.post(
+        "/admin/staff",
+        data={
+            "csrf_token": csrf_token(client),
+            "email": email,
+            "role": "viewer",
+            "password": "a long enough password",
+        },
+    )
+    assert response.status_code == 422
+    assert "must not be greater than 254 characters" in response.get_data(as_text=True)
+    assert staff_row(client.application, email.lower()) is None
+
+
+def test_sign_in_failures_fit_their_columns_whatever_is_sent(tmp_path):
+    """A long lowercased email or forwarded address is counted, not a database error."""
+    app = make_app(tmp_path, TRUSTED_PROXIES=1)
+    client = app.test_client()
+    email = "İ" * 200 + "@example.com"
+    response = sign_in(client, email, "wrong", headers={"X-Forwarded-For": "9" * 300})
+    assert response.status_code == 422
+    assert [(len(email), len(address)) for email, address in failures(app)] == [(254, 64)]

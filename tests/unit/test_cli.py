@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import TEST_SECRET, share_count
+from tests.database import stored_bytes
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import ApiToken
@@ -50,13 +51,13 @@ def post_share(app, token: str):
 
 
 @pytest.fixture
-def bare_app(tmp_path):
-    """An app whose database file has no tables yet."""
+def bare_app(fresh_database_url):
+    """An app whose database has no tables yet."""
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": TEST_SECRET,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+            "DATABASE_URL": fresh_database_url,
         }
     )
     yield app
@@ -108,7 +109,7 @@ def test_create_prints_the_token_once_and_it_authenticates(app):
     assert share_count(app) == 1
 
 
-def test_only_the_hash_of_the_token_is_stored(app, tmp_path):
+def test_only_the_hash_of_the_token_is_stored(app):
     plain = create_token(app, "ci-bot")
 
     [row] = token_rows(app)
@@ -118,7 +119,7 @@ def test_only_the_hash_of_the_token_is_stored(app, tmp_path):
     with app.app_context():
         columns = db.session.execute(sa.text("SELECT * FROM api_tokens")).one()
     assert plain not in [str(value) for value in columns]
-    assert plain.encode() not in (tmp_path / "test.sqlite3").read_bytes()
+    assert plain.encode() not in stored_bytes(app)
 
 
 def test_each_token_is_different(app):

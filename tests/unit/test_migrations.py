@@ -18,13 +18,13 @@ MODEL_TABLES = frozenset(db.metadata.tables)
 
 
 @pytest.fixture
-def bare_app(tmp_path):
-    """An app whose database file has no tables yet."""
+def bare_app(fresh_database_url):
+    """An app whose database has no tables yet."""
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": TEST_SECRET,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+            "DATABASE_URL": fresh_database_url,
         }
     )
     yield app
@@ -55,6 +55,25 @@ def drift(app) -> list:
         return compare_metadata(context, db.metadata)
 
 
+def collation_drift(app) -> list[tuple[str, str, str | None, str | None]]:
+    """(table, column, model, database) for each column whose collation differs.
+
+    Autogenerate does not compare collations, and prefix search depends on them
+    (``models.binary_string``).
+    """
+    found = []
+    with app.app_context():
+        inspector = sa.inspect(db.engine)
+        for table in db.metadata.sorted_tables:
+            stored = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                model = getattr(column.type.dialect_impl(db.engine.dialect), "collation", None)
+                actual = getattr(stored[column.name], "collation", None)
+                if model != actual:
+                    found.append((table.name, column.name, model, actual))
+    return found
+
+
 def table_names(app) -> set[str]:
     with app.app_context():
         return set(sa.inspect(db.engine).get_table_names())
@@ -74,6 +93,7 @@ def test_migrations_match_the_models(bare_app):
         flask_migrate.upgrade()
 
     assert drift(bare_app) == []
+    assert collation_drift(bare_app) == []
     assert table_names(bare_app) >= MODEL_TABLES
 
 
@@ -104,3 +124,4 @@ def test_downgrade_to_base_and_upgrade_again(bare_app):
     assert up.exit_code == 0, up.output
     assert current_revision(bare_app) == head_revision(bare_app)
     assert drift(bare_app) == []
+    assert collation_drift(bare_app) == []

@@ -13,7 +13,11 @@ from wtforms.fields.choices import SelectChoice, enum_choices, enum_coerce
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import NumberInput, TextInput
 
+from ..models import storable
+
 BIGINT_MAX = 2**63 - 1
+#: Any text without U+0000 (models.storable), as a JSON Schema pattern.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
 INT_MAX = 2**31 - 1
 META_MAX_ITEMS = 100
 META_MAX_CHARS = 1000
@@ -56,13 +60,21 @@ required.field_flags = {"required": True}
 
 
 def max_length(limit: int):
+    """Text a VARCHAR(limit) column holds on every database: ``limit`` characters, no U+0000."""
+
     def check(form, field):
+        if not storable(field.data):
+            # StopValidation: later checks (a lookup by the value) must not see it either.
+            raise StopValidation(
+                f"The {human(field.name)} field must not contain the NUL character (U+0000)."
+            )
         if field.data is not None and len(field.data) > limit:
             raise ValidationError(
                 f"The {human(field.name)} field must not be greater than {limit} characters."
             )
 
-    check.json_schema = {"maxLength": limit}  # read by the OpenAPI document
+    # Read by the OpenAPI document.
+    check.json_schema = {"maxLength": limit, "pattern": NO_NUL_PATTERN}
     return check
 
 

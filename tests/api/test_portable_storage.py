@@ -1,0 +1,185 @@
+"""Behaviour that must not depend on the database (SQLite or PostgreSQL, ``make test-postgres``).
+
+Search compares code point by code point whatever the database's collation, and text that
+PostgreSQL cannot hold (U+0000) is refused as input, or finds nothing when looked up, everywhere.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+
+from tests.api.test_list_shares import add_shares, ids, listing
+from tests.conftest import share_count
+from tests.security.helpers import csrf_token, sign_in, store_share
+from webapp.extensions import db
+from webapp.listing import prefix_successor
+from webapp.models import ApiToken, SignInFailure, Staff
+
+URL = "/api/v3/shares"
+NUL = "\x00"
+NUL_MESSAGE = "field must not contain the NUL character (U+0000)."
+
+# --- search: binary order on every database --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "successor"),
+    [
+        ("a", "b"),
+        ("ab", "ac"),
+        ("Z", "["),
+        ("a\U0010ffff", "b"),
+        ("\U0010ffff\U0010ffff", None),
+        ("\ud7ff", "\ue000"),  # the surrogates are skipped
+        ("emoji-\U0001f600", "emoji-\U0001f601"),
+    ],
+)
+def test_prefix_successor(text, successor):
+    assert prefix_successor(text) == successor
+
+
+CODES = {
+    "lower": "ab",
+    "upper": "AB",
+    "title": "Ab",
+    "longer": "abc",
+    "last_char": "ab\U0010ffff",
+    "after_last": "ab\U0010ffffz",
+    "next": "ac",
+    "accent": "áb",
+}
+# Handles and profile ids that no search below finds (random handles could).
+ORDER_SET = {
+    name: {"code": code, "handle": f"h-{n:020d}", "profile_id": f"p-{n}"}
+    for n, (name, code) in enumerate(CODES.items())
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        # A linguistic collation sorts "ab" < "Ab" < "AB" < "abc": a range over it would find
+        # "Ab" and "AB" too.
+        ("ab", {"lower", "longer", "last_char", "after_last"}),
+        ("a", {"lower", "longer", "last_char", "after_last", "next"}),
+        ("A", {"upper", "title"}),
+        ("AB", {"upper"}),
+        ("ab\U0010ffff", {"last_char", "after_last"}),
+        ("\U0010ffff", set()),
+        ("á", {"accent"}),
+    ],
+)
+def test_search_is_case_and_accent_sensitive_on_every_database(app, api, text, names):
+    made = dict(zip(ORDER_SET, add_shares(app, *ORDER_SET.values()), strict=True))
+
+    body = listing(api, "filter[search]=" + quote(text, safe=""))
+
+    assert ids(body) == sorted((made[n] for n in names), reverse=True)
+
+
+# --- U+0000: refused as input, found nowhere -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("profile_id", "cust\x00-1"), ("code", NUL), ("absolute_expiry", "12-25\x00")],
+)
+def test_a_create_with_nul_in_text_is_422_naming_the_field(app, api, field, value):
+    body = {"profile_id": "cust-1", "source_type": "reward", "source_id": 1, field: value}
+
+    response = api.post(URL, json=body)
+
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert errors[field] == [f"The {field.replace('_', ' ')} {NUL_MESSAGE}"]
+    assert share_count(app) == 0
+
+
+def test_the_document_says_text_holds_no_nul(api):
+    document = api.get("/api/v3/openapi.json").get_json()
+    create = document["components"]["schemas"]["ShareCreate"]["properties"]
+
+    assert create["profile_id"]["pattern"] == "^[^\\u0000]*$"
+    assert create["profile_id"]["maxLength"] == 255
+
+
+@pytest.mark.parametrize("field", ["profile_id", "code"])
+def test_a_claim_with_nul_is_422(app, api, field):
+    share_id, _ = store_share(app, code="C", is_cloneable=True, remaining_quantity=None)
+    body = {"profile_id": "claimer", "code": "C", field: f"x{NUL}"}
+
+    response = api.post(f"{URL}/{share_id}/claim", json=body)
+
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+
+
+FILTER_VALUES = {
+    "profile_id": "cust",
+    "handle": "h" * 22,
+    "code": "PROMO",
+    "timezone": "UTC",
+    "search": "PRO",
+}
+
+
+@pytest.mark.parametrize("name", FILTER_VALUES)
+def test_a_filter_with_nul_finds_nothing(app, api, name):
+    [share_id] = add_shares(app, {"profile_id": "cust", "code": "PROMO", "handle": "h" * 22})
+    value = FILTER_VALUES[name]
+
+    assert ids(listing(api, f"filter[{name}]={value}")) == [share_id]
+    assert ids(listing(api, f"filter[{name}]={value}%00")) == []
+    assert ids(listing(api, f"filter[{name}]=%00{value}")) == []
+
+
+def test_an_idempotency_key_with_nul_is_422(app, api):
+    body = {"profile_id": "cust-1", "source_type": "reward", "source_id": 1}
+
+    response = api.post(URL, json=body, headers={"Idempotency-Key": "key\x00"})
+
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["Idempotency-Key"]
+    assert share_count(app) == 0
+
+
+def test_sign_in_with_nul_in_the_email_is_refused_and_not_counted(app, anon_client):
+    response = sign_in(anon_client, f"admin{NUL}@example.com", "whatever")
+
+    assert response.status_code == 422
+    assert f"The email {NUL_MESSAGE}" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(SignInFailure.id))) == 0
+
+
+def test_staff_and_token_forms_refuse_nul(app, client):
+    staff = client.post(
+        "/admin/staff",
+        data={
+            "csrf_token": csrf_token(client),
+            "email": f"new{NUL}@example.com",
+            "role": "viewer",
+            "password": "a long enough password",
+        },
+    )
+    token = client.post(
+        "/admin/tokens", data={"csrf_token": csrf_token(client), "name": NUL, "role": "agent"}
+    )
+
+    assert staff.status_code == 422 and f"The email {NUL_MESSAGE}" in staff.get_data(as_text=True)
+    assert token.status_code == 422 and f"The name {NUL_MESSAGE}" in token.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Staff.id))) == 1  # the admin
+        assert db.session.scalar(sa.select(sa.func.count(ApiToken.id))) == 0
+
+
+def test_the_audit_filter_with_nul_finds_nothing(app, client):
+    store_share(app)
+
+    response = client.get("/admin/audit", query_string={"actor": f"system{NUL}"})
+
+    assert response.status_code == 200
+    assert "No events match." in response.get_data(as_text=True)
