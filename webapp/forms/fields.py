@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from functools import cache
 
 from flask import current_app
@@ -126,19 +127,20 @@ class DigitsIntegerField(Field):
         return "" if self.data is None else str(self.data)
 
 
+@cache
+def _enum_options(enum_cls, blank: str) -> tuple[list[SelectChoice], Callable]:
+    """An enum dropdown's options and coercion, built once (forms are bound every request)."""
+    to_member = enum_coerce(enum_cls)
+    choices = [SelectChoice("", blank)] + enum_choices(enum_cls, label=lambda m: m.label)
+    return choices, (lambda v: to_member(v) if v not in ("", None) else None)
+
+
 class EnumSelectField(SelectField):
     """A dropdown over one of the enums; a blank option means "not chosen" (None)."""
 
     def __init__(self, enum_cls, label=None, validators=None, blank="Choose…", **kwargs):
-        to_member = enum_coerce(enum_cls)
-        choices = [SelectChoice("", blank)] + enum_choices(enum_cls, label=lambda m: m.label)
-        super().__init__(
-            label,
-            validators,
-            coerce=lambda v: to_member(v) if v not in ("", None) else None,
-            choices=choices,
-            **kwargs,
-        )
+        choices, coerce = _enum_options(enum_cls, blank)
+        super().__init__(label, validators, coerce=coerce, choices=choices, **kwargs)
 
     def pre_validate(self, form):
         if self.process_errors:
