@@ -13,6 +13,7 @@ from flask import current_app
 from tests.conftest import TEST_SECRET
 from webapp import create_app
 from webapp.extensions import db
+from webapp.models import Share
 
 MODEL_TABLES = frozenset(db.metadata.tables)
 
@@ -125,3 +126,38 @@ def test_downgrade_to_base_and_upgrade_again(bare_app):
     assert current_revision(bare_app) == head_revision(bare_app)
     assert drift(bare_app) == []
     assert collation_drift(bare_app) == []
+
+
+def test_a_database_of_the_previous_revision_keeps_its_data_when_upgraded(bare_app):
+    """A database the previous release (one revision back) made, with a share in it."""
+    with bare_app.app_context():
+        script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+        previous = script.get_revision(script.get_current_head()).down_revision
+    assert run(bare_app, "db", "upgrade", previous).exit_code == 0
+    with bare_app.app_context():
+        db.session.execute(
+            sa.text(
+                "INSERT INTO shares (profile_id, source_type, source_id, handle, code, timezone,"
+                " quantity, remaining_quantity, is_cloneable, created_at, updated_at)"
+                " VALUES ('Cust-1', 'reward', 42, 'handle-of-the-old-release', 'OLD', 'UTC',"
+                " 1, 1, false, '2026-11-28 23:00:00', '2026-11-28 23:00:00')"
+            )
+        )
+        db.session.commit()
+
+    result = run(bare_app, "init-db")
+
+    assert result.exit_code == 0, result.output
+    assert current_revision(bare_app) == head_revision(bare_app)
+    assert drift(bare_app) == [] and collation_drift(bare_app) == []
+    with bare_app.app_context():
+        share = db.session.scalar(sa.select(Share))
+        assert (share.profile_id, share.handle, share.code) == (
+            "Cust-1",
+            "handle-of-the-old-release",
+            "OLD",
+        )
+        # The upgraded columns search case-sensitively, as the contract asks.
+        found = db.session.scalars(sa.select(Share.id).where(Share.profile_id >= "Cust")).all()
+        assert found == [share.id]
+        assert not db.session.scalars(sa.select(Share.id).where(Share.profile_id == "cust-1")).all()
