@@ -27,21 +27,15 @@ run: install
 	$(FLASK) init-db
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-# Production: gunicorn with threaded workers. Processes use the cores; threads overlap the waits
-# on the database (README, "Production"). --timeout only fires when a worker's main loop hangs
-# (its threads may wait out SQLite's 30 s busy timeout); --graceful-timeout lets requests in
-# flight finish on a stop or reload.
+# Production: gunicorn with the settings in gunicorn.conf.py (README, "Production").
 BIND ?= 127.0.0.1:8000
 WORKERS ?= 2
 THREADS ?= 8
 
-# --no-control-socket: otherwise every gunicorn of this user shares ~/.gunicorn/gunicorn.ctl.
 .PHONY: serve
 serve: install
 	$(FLASK) init-db
-	$(BIN)/gunicorn --bind $(BIND) --workers $(WORKERS) --threads $(THREADS) \
-		--timeout 60 --graceful-timeout 30 --access-logfile - --no-control-socket \
-		'webapp:create_app()'
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(BIND) --workers $(WORKERS) --threads $(THREADS)
 
 # Debian's Chromium drives the end-to-end tests; Playwright cannot download browsers here.
 chromium:

@@ -98,19 +98,15 @@ class Server:
             sys.executable,
             "-m",
             "gunicorn",
+            # make serve's settings; only the address, sizes and app differ.
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",
             str(self.workers),
             "--threads",
             str(self.threads),
-            "--timeout",
-            "60",
-            "--graceful-timeout",
-            "30",
-            "--access-logfile",
-            "-",
-            "--no-control-socket",
             self.app,
         ]
         with self.log_path.open("wb") as log:

@@ -102,25 +102,18 @@ class Gunicorn:
                     sys.executable,
                     "-m",
                     "gunicorn",
+                    # make serve's settings (timeouts, access log, no control socket).
+                    "--config",
+                    str(ROOT / "gunicorn.conf.py"),
                     "--bind",
                     f"127.0.0.1:{self.port}",
                     "--workers",
                     str(self.workers),
                     "--threads",
                     str(self.threads),
-                    "--timeout",
-                    "60",
-                    "--graceful-timeout",
-                    "30",
-                    "--access-logfile",
-                    "-",
                     # The default format, plus the worker's pid: which process answered.
                     "--access-logformat",
                     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s',
-                    # gunicorn >= 25.1 otherwise takes over ~/.gunicorn/gunicorn.ctl, shared by
-                    # every gunicorn of this user (a `make serve` running alongside, say).
-                    "--no-control-socket",
-                    "webapp:create_app()",
                 ],
                 cwd=ROOT,
                 env=self.env,
