@@ -22,18 +22,6 @@ from .extensions import db
 from .forms import BIGINT_MAX, DigitsIntegerField, EnumSelectField, between, human
 from .models import Share, storable
 
-FILTER_FIELDS = (
-    "profile_id",
-    "source_type",
-    "source_id",
-    "handle",
-    "code",
-    "period_type",
-    "is_cloneable",
-    "timezone",
-    "status",
-    "search",
-)
 SORT_FIELDS = ("id", "created_at", "updated_at", "expires_at", "remaining_quantity")
 DEFAULT_SORT = "-id"
 DEFAULT_PAGE_SIZE = 15
