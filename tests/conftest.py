@@ -11,6 +11,7 @@ import secrets
 import time
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from tests import database
@@ -53,6 +54,22 @@ def fresh_database_url(tmp_path):
     """A database without tables, for tests of the migrations and ``init-db``."""
     with database.fresh_database(tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+def bare_app(fresh_database_url):
+    """An app whose database has no tables yet (as on a first ``make run``)."""
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": TEST_SECRET, "DATABASE_URL": fresh_database_url}
+    )
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def table_names(app) -> set[str]:
+    with app.app_context():
+        return set(sa.inspect(db.engine).get_table_names())
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
-from tests.conftest import STAFF_PASSWORD, TEST_SECRET, add_staff, make_app
+from tests.conftest import STAFF_PASSWORD, add_staff, make_app
 from tests.security.helpers import (
     CSRF_INPUT,
     csrf_token,
@@ -25,7 +25,6 @@ from tests.security.helpers import (
     staff_row,
     store_share,
 )
-from webapp import create_app
 from webapp.enums import Role
 from webapp.extensions import db
 from webapp.models import ShareClaim, SignInFailure, Staff
@@ -566,15 +565,9 @@ def staff_count(app) -> int:
         return db.session.scalar(sa.select(sa.func.count(Staff.id)))
 
 
-def test_a_fresh_database_has_no_staff_and_init_db_says_how_to_make_one(fresh_database_url):
+def test_a_fresh_database_has_no_staff_and_init_db_says_how_to_make_one(bare_app):
     # An empty database, as on a first `make run`: init-db makes the schema.
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": TEST_SECRET,
-            "DATABASE_URL": fresh_database_url,
-        }
-    )
+    app = bare_app
     result = run(app, "init-db")
     assert result.exit_code == 0, result.output
     assert staff_count(app) == 0

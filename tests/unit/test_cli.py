@@ -7,9 +7,8 @@ import hashlib
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import TEST_SECRET, share_count
+from tests.conftest import share_count, table_names
 from tests.database import stored_bytes
-from webapp import create_app
 from webapp.extensions import db
 from webapp.models import ApiToken
 
@@ -48,26 +47,6 @@ def post_share(app, token: str):
 
 
 # --- init-db -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def bare_app(fresh_database_url):
-    """An app whose database has no tables yet."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": TEST_SECRET,
-            "DATABASE_URL": fresh_database_url,
-        }
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
-def table_names(app) -> set[str]:
-    with app.app_context():
-        return set(sa.inspect(db.engine).get_table_names())
 
 
 def test_init_db_creates_the_tables_and_is_idempotent(bare_app):

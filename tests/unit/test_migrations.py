@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import flask_migrate
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 
-from tests.conftest import TEST_SECRET
-from webapp import create_app
+from tests.conftest import table_names
 from webapp.extensions import db
 from webapp.models import Share
 
 MODEL_TABLES = frozenset(db.metadata.tables)
-
-
-@pytest.fixture
-def bare_app(fresh_database_url):
-    """An app whose database has no tables yet."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": TEST_SECRET,
-            "DATABASE_URL": fresh_database_url,
-        }
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def run(app, *args: str):
@@ -73,11 +56,6 @@ def collation_drift(app) -> list[tuple[str, str, str | None, str | None]]:
                 if model != actual:
                     found.append((table.name, column.name, model, actual))
     return found
-
-
-def table_names(app) -> set[str]:
-    with app.app_context():
-        return set(sa.inspect(db.engine).get_table_names())
 
 
 def test_one_line_of_history(bare_app):
