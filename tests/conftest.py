@@ -169,3 +169,20 @@ def api(client, token):
 def share_count(app) -> int:
     with app.app_context():
         return db.session.scalar(db.select(db.func.count(Share.id)))
+
+
+def assert_invalid(response, errors: dict[str, list[str]], in_order: bool = False) -> None:
+    """A 422 naming exactly ``errors``; the message is the first one, with a count of the rest."""
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"message", "errors"}
+    assert body["errors"] == errors
+    if in_order:
+        assert list(body["errors"]) == list(errors)
+    messages = [m for field_messages in errors.values() for m in field_messages]
+    expected = messages[0]
+    if len(messages) > 1:
+        others = len(messages) - 1
+        expected += f" (and {others} more error{'s' if others > 1 else ''})"
+    assert body["message"] == expected

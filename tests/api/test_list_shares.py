@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from tests.conftest import share_count
+from tests.conftest import assert_invalid, share_count
 from webapp.enums import PeriodType, SourceType
 from webapp.extensions import db
 from webapp.models import Share, utcnow
@@ -71,22 +71,6 @@ def link(url: str | None) -> dict | None:
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == PATH
     return {key: values[0] for key, values in parse_qs(parts.query).items()}
-
-
-def assert_invalid(response, errors: dict[str, list[str]]) -> None:
-    """A 422 whose errors are exactly ``errors``; the message is the first one (and a count)."""
-    assert response.status_code == 422, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"message", "errors"}
-    assert body["errors"] == errors
-    # The message is the first error in the form's field order, then a count of the rest.
-    messages = [m for field_messages in errors.values() for m in field_messages]
-    expected = messages[0]
-    if len(messages) > 1:
-        others = len(messages) - 1
-        expected += f" (and {others} more error{'s' if others > 1 else ''})"
-    assert body["message"] == expected
 
 
 # --- default page, shape, pagination -------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import share_count
+from tests.conftest import assert_invalid, share_count
 from webapp.enums import PeriodType, SourceType
 from webapp.expiry import to_utc_z
 from webapp.extensions import db
@@ -72,20 +72,9 @@ def claim_rows(app, share_id: int | None = None) -> list[dict]:
         ]
 
 
-def assert_invalid(response, errors: dict[str, list[str]]) -> None:
-    """A 422 naming exactly ``errors`` (in order); the message is the first, with a count."""
-    assert response.status_code == 422, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"message", "errors"}
-    assert body["errors"] == errors
-    assert list(body["errors"]) == list(errors)
-    messages = [m for field_messages in errors.values() for m in field_messages]
-    expected = messages[0]
-    if len(messages) > 1:
-        others = len(messages) - 1
-        expected += f" (and {others} more error{'s' if others > 1 else ''})"
-    assert body["message"] == expected
+def assert_ordered_invalid(response, errors: dict[str, list[str]]) -> None:
+    """A 422 naming exactly ``errors``, in the contract's order."""
+    assert_invalid(response, errors, in_order=True)
 
 
 # --- GET one -------------------------------------------------------------------------------
@@ -517,7 +506,7 @@ def test_put_validation_names_every_bad_field_and_changes_nothing(app, api, body
     )
     before = stored(app, share_id)
 
-    assert_invalid(api.put(f"{URL}/{share_id}", json=body), errors)
+    assert_ordered_invalid(api.put(f"{URL}/{share_id}", json=body), errors)
     assert stored(app, share_id) == before
     assert share_count(app) == 1
 
@@ -556,7 +545,7 @@ def test_put_with_a_new_expires_at_still_checks_the_period_fields(app, api, body
     share_id = add_share(app, **TWO_WEEKS)
     before = stored(app, share_id)
 
-    assert_invalid(api.put(f"{URL}/{share_id}", json=body), errors)
+    assert_ordered_invalid(api.put(f"{URL}/{share_id}", json=body), errors)
     assert stored(app, share_id) == before
     # The share stays editable.
     assert api.put(f"{URL}/{share_id}", json={"code": "NEW"}).status_code == 200
@@ -779,7 +768,7 @@ def test_cloneable_share_counts_down_to_zero_then_refuses(app, api):
 
     assert claim(api, share_id, profile_id="a", code="C").status_code == 201
     assert claim(api, share_id, profile_id="b", code="C").status_code == 201
-    assert_invalid(
+    assert_ordered_invalid(
         claim(api, share_id, profile_id="c", code="C"),
         {"share": ["The share has no claims left."]},
     )
@@ -800,8 +789,8 @@ def test_non_cloneable_share_is_claimed_once_only(app, api):
 
     assert first.status_code == 201
     assert first.get_json()["data"]["is_cloned"] is False
-    assert_invalid(second, {"share": ["The share has no claims left."]})
-    assert_invalid(again, {"share": ["The share has no claims left."]})
+    assert_ordered_invalid(second, {"share": ["The share has no claims left."]})
+    assert_ordered_invalid(again, {"share": ["The share has no claims left."]})
     assert stored(app, share_id)["remaining_quantity"] == 0
     assert [row["profile_id"] for row in claim_rows(app)] == ["first"]
 
@@ -875,7 +864,7 @@ def test_refused_claims_change_nothing(app, api, share, body, errors):
     }
     before = stored(app, share_id)
 
-    assert_invalid(claim(api, share_id, **body), errors)
+    assert_ordered_invalid(claim(api, share_id, **body), errors)
     assert stored(app, share_id) == before
     assert claim_rows(app) == []
 
@@ -919,7 +908,7 @@ def test_claim_body_validation(app, api, body, errors):
     share_id = add_share(app, code="C")
     before = stored(app, share_id)
 
-    assert_invalid(claim(api, share_id, **body), errors)
+    assert_ordered_invalid(claim(api, share_id, **body), errors)
     assert stored(app, share_id) == before
     assert claim_rows(app) == []
 
