@@ -17,16 +17,30 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import SearchInput
 
+from . import tallies
 from .enums import PeriodType, ShareStatus, SourceType
 from .extensions import db
 from .forms import BIGINT_MAX, DigitsIntegerField, EnumSelectField, between, human
-from .models import Share, storable
+from .models import Share, Unindexed, storable
 
 SORT_FIELDS = ("id", "created_at", "updated_at", "expires_at", "remaining_quantity")
 DEFAULT_SORT = "-id"
 DEFAULT_PAGE_SIZE = 15
 MAX_PAGE_SIZE = 100
 BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
+#: The filter fields (``filter[<name>]``), exact matches first.
+FILTERS = (
+    "profile_id",
+    "source_type",
+    "source_id",
+    "handle",
+    "code",
+    "period_type",
+    "is_cloneable",
+    "timezone",
+    "status",
+    "search",
+)
 
 
 class ShareFilterForm(Form):
@@ -151,6 +165,15 @@ class ShareFilterForm(Form):
                 args[field.name] = raw
         return args
 
+    def filters(self) -> dict[str, object]:
+        """The given filters of valid data, by field name: ``is_cloneable`` as a bool."""
+        found = {}
+        for name in FILTERS:
+            value = self[name].data
+            if value not in (None, ""):
+                found[name] = BOOLEAN_WORDS[value] if name == "is_cloneable" else value
+        return found
+
     @property
     def filtered(self) -> bool:
         """Whether any filter narrows the list (for the empty state's wording)."""
@@ -199,45 +222,35 @@ def prefix_successor(text: str) -> str | None:
 def share_query(form: ShareFilterForm, now: datetime) -> sa.Select:
     """The filtered, sorted SELECT of shares for valid filter data."""
     query = sa.select(Share)
-    exact = {
-        "profile_id": Share.profile_id,
-        "source_type": Share.source_type,
-        "source_id": Share.source_id,
-        "handle": Share.handle,
-        "code": Share.code,
-        "period_type": Share.period_type,
-        "timezone": Share.timezone,
-    }
-    for name, column in exact.items():
-        value = form[name].data
-        if value not in (None, ""):
+    filters = form.filters()
+    for name, value in filters.items():
+        if name == "status":
+            query = query.where(status_condition(value, now))
+        elif not storable(value):
             # Text with U+0000 is in no database (and PostgreSQL could not even compare it).
-            query = query.where(column == value if storable(value) else sa.false())
-    if form.is_cloneable.data not in (None, ""):
-        query = query.where(Share.is_cloneable == BOOLEAN_WORDS[form.is_cloneable.data])
-    if form.status.data is not None:
-        query = query.where(status_condition(form.status.data, now))
-    if form.search.data:
-        text = form.search.data
-        query = query.where(
-            sa.or_(
-                prefix_condition(Share.handle, text),
-                prefix_condition(Share.code, text),
-                prefix_condition(Share.profile_id, text),
+            query = query.where(sa.false())
+        elif name == "search":
+            query = query.where(
+                sa.or_(
+                    prefix_condition(Share.handle, value),
+                    prefix_condition(Share.code, value),
+                    prefix_condition(Share.profile_id, value),
+                )
             )
-            if storable(text)
-            else sa.false()
-        )
+        else:
+            query = query.where(getattr(Share, name) == value)
     name = form.sort.data.removeprefix("-")
-    column = getattr(Share, name)
     descending = form.sort.data.startswith("-")
-    order = [column.desc() if descending else column.asc()]
-    if name != "id":
-        order.append(Share.id.desc() if descending else Share.id.asc())
-    if name in ("expires_at", "remaining_quantity"):
-        # NULL means "never" / "unlimited": it sorts as the largest value either way.
-        order.insert(0, column.is_(None) if not descending else column.is_not(None))
-    return query.order_by(*order)
+    column, tie_break = getattr(Share, name), Share.id
+    if "search" in filters:
+        column, tie_break = Unindexed(column), Unindexed(tie_break)
+    # NULL means "never" / "unlimited": it sorts as the largest value either way, which the
+    # (column, id) indexes serve on SQLite and PostgreSQL alike.
+    if descending:
+        order = [column.desc().nulls_first(), tie_break.desc()]
+    else:
+        order = [column.asc().nulls_last(), tie_break.asc()]
+    return query.order_by(*(order[:1] if name == "id" else order))
 
 
 @dataclass
@@ -263,12 +276,15 @@ class Page:
 
 
 def fetch_page(form: ShareFilterForm, now: datetime) -> Page:
-    """Run the query for one page, with its total count."""
+    """Run the query for one page, with its exact total: from the tallies where they answer
+    it, else counted from the matching rows."""
     query = share_query(form, now)
     size = form.page_size.data or DEFAULT_PAGE_SIZE
     number = form.page_number.data or 1
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
-    )
+    counted = tallies.total(form.filters(), now)
+    if counted is None:
+        matching = query.order_by(None).subquery()
+        counted = sa.select(sa.func.count()).select_from(matching).scalar_subquery()
+    total = db.session.scalar(sa.select(counted))
     items = db.session.scalars(query.limit(size).offset((number - 1) * size)).all()
     return Page(items=list(items), number=number, size=size, total=total)

@@ -1,4 +1,4 @@
-"""Database models: Share, ShareClaim and ApiToken."""
+"""Database models: shares and their claims and tallies, staff, API tokens, the audit trail."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import expiry
@@ -95,28 +98,78 @@ def binary_string(length: int) -> sa.types.TypeEngine:
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
 
 
+class Unindexed(ColumnElement):
+    """A column whose index SQLite must not use (``+column`` there: a no-op on any value).
+
+    Without statistics SQLite can pick the wrong index: for a search it would rather walk the
+    whole id index looking for matches than sort the few rows its prefix ranges find. Other
+    databases choose by their statistics and get the plain column.
+    """
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column):
+        self.column = column
+        self.type = column.type
+
+
+@compiles(Unindexed)
+def _compile_unindexed(element, compiler, **kw):
+    return compiler.process(element.column, **kw)
+
+
+@compiles(Unindexed, "sqlite")
+def _compile_unindexed_sqlite(element, compiler, **kw):
+    return "+" + compiler.process(element.column, **kw)
+
+
 def new_handle() -> str:
     """A random URL-safe public handle: 16 random bytes give 22 characters."""
     return secrets.token_urlsafe(16)
 
 
+def _list_index(column: str) -> sa.Index:
+    """An index that serves a filter or a sort of the list with its newest-first tie-break.
+
+    With ``id`` in it, "``column = x`` (or ordered by ``column``), then by id" reads the first
+    page straight from the index on every database, whatever the table's size.
+    """
+    return sa.Index(f"ix_shares_{column}_id", column, "id")
+
+
 class Share(db.Model):
     __tablename__ = "shares"
-    # Never reuse the id of a deleted share: kept claims still name it.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (
+        *(
+            _list_index(column)
+            for column in (
+                "source_type",
+                "period_type",
+                "is_cloneable",
+                "timezone",
+                "expires_at",
+                "created_at",
+                "updated_at",
+                "remaining_quantity",
+            )
+        ),
+        # Never reuse the id of a deleted share: kept claims still name it.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Searched by prefix (listing.prefix_condition): binary strings, so the range is exact.
     profile_id: Mapped[str] = mapped_column(binary_string(255), index=True)
-    source_type: Mapped[SourceType] = enum_column(SourceType, index=True)
-    source_id: Mapped[int] = mapped_column(sa.BigInteger)
+    source_type: Mapped[SourceType] = enum_column(SourceType)
+    source_id: Mapped[int] = mapped_column(sa.BigInteger, index=True)
     handle: Mapped[str] = mapped_column(binary_string(64), unique=True, default=new_handle)
     code: Mapped[str | None] = mapped_column(binary_string(255), index=True)
     timezone: Mapped[str] = mapped_column(sa.String(64))
     period: Mapped[int | None]
     period_type: Mapped[PeriodType | None] = enum_column(PeriodType)
     absolute_expiry: Mapped[str | None] = mapped_column(sa.String(255))
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     quantity: Mapped[int] = mapped_column(default=1)
     remaining_quantity: Mapped[int | None]
     meta: Mapped[list[str] | None] = mapped_column(sa.JSON)
@@ -198,6 +251,28 @@ class Share(db.Model):
             "created_at": expiry.to_utc_z(self.created_at),
             "updated_at": expiry.to_utc_z(self.updated_at),
         }
+
+
+class ShareTally(db.Model):
+    """How many shares count in one ``(dimension, value)``: kept by triggers, read for list
+    totals (``tallies``)."""
+
+    __tablename__ = "share_tallies"
+
+    dimension: Mapped[str] = mapped_column(binary_string(32), primary_key=True)
+    # Expiry days ("2026-11-29") compare as text: code point order on every database.
+    value: Mapped[str] = mapped_column(binary_string(64), primary_key=True)
+    shares: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+@sa.event.listens_for(db.metadata, "after_create")
+def _install_tally_triggers(_metadata, connection, tables=(), **_kw) -> None:
+    """``create_all`` (the tests' databases) gets the tally triggers too; migrations install
+    them with the table."""
+    if Share.__table__ in tables:
+        from . import tallies
+
+        tallies.install(connection)
 
 
 class ClaimRefused(Exception):

@@ -10,6 +10,7 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 
 from tests.conftest import table_names
+from webapp import tallies
 from webapp.extensions import db
 from webapp.models import Share
 
@@ -139,3 +140,33 @@ def test_a_database_of_the_previous_revision_keeps_its_data_when_upgraded(bare_a
         found = db.session.scalars(sa.select(Share.id).where(Share.profile_id >= "Cust")).all()
         assert found == [share.id]
         assert not db.session.scalars(sa.select(Share.id).where(Share.profile_id == "cust-1")).all()
+        # The tallies count the old share, and the triggers count new ones once each.
+        db.session.add(Share(profile_id="Cust-2", source_type="list", source_id=1, timezone="UTC"))
+        db.session.commit()
+        with db.engine.connect() as connection:
+            stored = tallies.stored(connection)
+            assert stored == tallies.counted(connection)
+        assert stored[("all", "")] == 2 and stored[("source_type", "reward")] == 1
+
+
+def test_the_tally_triggers_go_with_a_downgrade_and_come_back_once(bare_app):
+    assert run(bare_app, "db", "upgrade").exit_code == 0
+    assert run(bare_app, "db", "downgrade").exit_code == 0
+    with bare_app.app_context():
+        assert "share_tallies" not in table_names(bare_app)
+        # Without its triggers, the previous schema takes shares as it did.
+        db.session.execute(
+            sa.text(
+                "INSERT INTO shares (profile_id, source_type, source_id, handle, timezone,"
+                " quantity, is_cloneable, created_at, updated_at) VALUES ('a', 'reward', 1, 'h1',"
+                " 'UTC', 1, false, '2026-11-28 23:00:00', '2026-11-28 23:00:00')"
+            )
+        )
+        db.session.commit()
+    assert run(bare_app, "db", "upgrade").exit_code == 0
+    with bare_app.app_context():
+        db.session.add(Share(profile_id="b", source_type="reward", source_id=2, timezone="UTC"))
+        db.session.commit()
+        with db.engine.connect() as connection:
+            assert tallies.stored(connection)[("all", "")] == 2
+            assert tallies.stored(connection) == tallies.counted(connection)

@@ -1,0 +1,222 @@
+"""Share tallies: exact list totals whose cost does not grow with the number of shares.
+
+The list's ``meta.total`` must be exact, and counting the rows that match a broad filter (every
+share, all cloneable ones, all active ones) takes time in proportion to them. So the database
+keeps counts in ``share_tallies``, one row per ``(dimension, value)``, updated by triggers on
+``shares`` in the writing statement's own transaction: whatever writes a share (a page, the API,
+a claim's conditional UPDATE, raw SQL) keeps the counts true, and a rollback takes its counts back.
+
+Status depends on the clock, so it is tallied by expiry day (UTC): the shares expired by ``now``
+are those of the days before today, from the tallies, plus today's so far, counted through the
+``expires_at`` index. A list total then costs a few index lookups, however many shares exist.
+
+Only totals a tally answers exactly use one (no filter, one tallied filter, or the status alone);
+any other combination is counted from the rows, through the index of its narrowest filter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .enums import ShareStatus
+from .models import Share, ShareTally, Unindexed, storable
+
+TABLE = ShareTally.__tablename__
+
+#: Filters with one tally row per value; the others (profile id, handle, code, source id) are
+#: narrow enough for their indexes to count.
+TALLIED_FILTERS = ("source_type", "period_type", "is_cloneable", "timezone")
+
+
+def _day(dialect: str, column: str) -> str:
+    """SQL for the UTC day (``YYYY-MM-DD``) of a stored ``expires_at``."""
+    if dialect == "postgresql":
+        return f"to_char({column}, 'YYYY-MM-DD')"
+    # SQLite stores the instant as text: "2026-11-29 12:59:59.000000".
+    return f"substr({column}, 1, 10)"
+
+
+def _keys(dialect: str, row: str) -> list[tuple[str, str]]:
+    """(dimension, SQL value) of each tally a share counts in; a NULL value counts in none."""
+    exhausted = f"{row}.remaining_quantity = 0"
+    day = _day(dialect, f"{row}.expires_at")
+    return [
+        ("all", "''"),
+        ("source_type", f"{row}.source_type"),
+        ("period_type", f"{row}.period_type"),
+        ("is_cloneable", f"CASE WHEN {row}.is_cloneable THEN 'true' ELSE 'false' END"),
+        ("timezone", f"{row}.timezone"),
+        ("exhausted", f"CASE WHEN {exhausted} THEN '' END"),
+        ("expires_on", day),
+        ("exhausted_expires_on", f"CASE WHEN {exhausted} THEN {day} END"),
+    ]
+
+
+def _changes(dialect: str, rows: list[tuple[str, int]], table: str | None = None) -> str:
+    """A SELECT of (dimension, value, delta) for each row alias with its sign."""
+    source = f" FROM {table} AS {rows[0][0]}" if table else ""
+    return " UNION ALL ".join(
+        f"SELECT '{dimension}' AS dimension, {value} AS value, {sign} AS delta{source}"
+        for row, sign in rows
+        for dimension, value in _keys(dialect, row)
+    )
+
+
+def _apply(dialect: str, rows: list[tuple[str, int]], tallies: str) -> str:
+    """One upsert of the net change: rows that cancel out (most claims) write nothing.
+
+    Rows are written in key order, so two transactions never wait on each other's tallies in
+    opposite orders (a deadlock on PostgreSQL).
+    """
+    return (
+        f"INSERT INTO {tallies} (dimension, value, shares) "
+        f"SELECT dimension, value, sum(delta) FROM ({_changes(dialect, rows)}) AS changes "
+        "WHERE value IS NOT NULL GROUP BY dimension, value HAVING sum(delta) <> 0 "
+        "ORDER BY dimension, value "
+        f"ON CONFLICT (dimension, value) DO UPDATE SET shares = {tallies}.shares + excluded.shares"
+    )
+
+
+def _names(connection: Connection) -> tuple[str, str, str]:
+    """(shares, share_tallies, schema prefix) as this connection must name them.
+
+    The tests' PostgreSQL schemas are chosen by ``schema_translate_map``, which raw DDL does not
+    go through.
+    """
+    schema = connection.schema_for_object(Share.__table__)
+    prefix = f"{connection.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
+    return f"{prefix}{Share.__tablename__}", f"{prefix}{TABLE}", prefix
+
+
+OPERATIONS = {"INSERT": [("NEW", 1)], "UPDATE": [("OLD", -1), ("NEW", 1)], "DELETE": [("OLD", -1)]}
+
+
+def install(connection: Connection) -> None:
+    """Create the triggers that keep ``share_tallies`` up to date (again: no harm)."""
+    dialect = connection.dialect.name
+    shares, tallies, prefix = _names(connection)
+    if dialect == "postgresql":
+        branches = " ".join(
+            f"{'IF' if n == 0 else 'ELSIF'} TG_OP = '{op}' THEN {_apply(dialect, rows, tallies)};"
+            for n, (op, rows) in enumerate(OPERATIONS.items())
+        )
+        connection.exec_driver_sql(
+            f"CREATE OR REPLACE FUNCTION {prefix}share_tallies_follow() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $$ BEGIN {branches} END IF; RETURN NULL; END $$"
+        )
+        connection.exec_driver_sql(
+            "CREATE OR REPLACE TRIGGER share_tallies_follow "
+            f"AFTER INSERT OR UPDATE OR DELETE ON {shares} "
+            f"FOR EACH ROW EXECUTE FUNCTION {prefix}share_tallies_follow()"
+        )
+        return
+    for op, rows in OPERATIONS.items():
+        # SQLite reads "INSERT ... SELECT ... ON CONFLICT" only with a WHERE in the SELECT: it is.
+        connection.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS {prefix}share_tallies_{op.lower()} "
+            f"AFTER {op} ON {Share.__tablename__} "
+            f"FOR EACH ROW BEGIN {_apply(dialect, rows, TABLE)}; END"
+        )
+
+
+def uninstall(connection: Connection) -> None:
+    """Drop the triggers (the migration's downgrade)."""
+    shares, _tallies, prefix = _names(connection)
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS share_tallies_follow ON {shares}")
+        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {prefix}share_tallies_follow()")
+        return
+    for op in OPERATIONS:
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {prefix}share_tallies_{op.lower()}")
+
+
+def recount(connection: Connection) -> None:
+    """Set every tally from the shares themselves (after the triggers first appear)."""
+    shares, tallies, _prefix = _names(connection)
+    connection.exec_driver_sql(f"DELETE FROM {tallies}")
+    connection.exec_driver_sql(
+        f"INSERT INTO {tallies} (dimension, value, shares) "
+        f"SELECT dimension, value, sum(delta) FROM "
+        f"({_changes(connection.dialect.name, [('s', 1)], shares)}) AS rows "
+        "WHERE value IS NOT NULL GROUP BY dimension, value"
+    )
+
+
+def counted(connection: Connection) -> dict[tuple[str, str], int]:
+    """What the tallies should hold, counted from the shares: for checks and tests."""
+    shares, _tallies, _prefix = _names(connection)
+    rows = connection.exec_driver_sql(
+        f"SELECT dimension, value, sum(delta) FROM "
+        f"({_changes(connection.dialect.name, [('s', 1)], shares)}) AS rows "
+        "WHERE value IS NOT NULL GROUP BY dimension, value"
+    )
+    return {(dimension, value): total for dimension, value, total in rows}
+
+
+def stored(connection: Connection) -> dict[tuple[str, str], int]:
+    """The tallies as kept, leaving out the zeros of values no share has any more."""
+    rows = connection.execute(sa.select(ShareTally.dimension, ShareTally.value, ShareTally.shares))
+    return {(dimension, value): total for dimension, value, total in rows if total}
+
+
+# --- totals --------------------------------------------------------------------------------
+
+
+def _sum(*conditions):
+    """The tallies' sum over some rows (PostgreSQL's sum of bigints is numeric: cast back)."""
+    summed = sa.func.coalesce(sa.func.sum(ShareTally.shares), 0)
+    return sa.select(sa.cast(summed, sa.BigInteger)).where(*conditions).scalar_subquery()
+
+
+def _tally(dimension: str, value: str = ""):
+    return _sum(ShareTally.dimension == dimension, ShareTally.value == value)
+
+
+def _expired(now: datetime, exhausted: bool):
+    """Shares with ``expires_at < now`` (and no claims left, when ``exhausted``).
+
+    Whole days come from the tallies; today's so far from the ``expires_at`` index.
+    """
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    dimension = "exhausted_expires_on" if exhausted else "expires_on"
+    days = _sum(ShareTally.dimension == dimension, ShareTally.value < midnight.date().isoformat())
+    today = sa.select(sa.func.count()).where(Share.expires_at >= midnight, Share.expires_at < now)
+    if exhausted:
+        # Through the expires_at range (today's), not every exhausted share's remaining_quantity.
+        today = today.where(Unindexed(Share.remaining_quantity) == 0)
+    return days + today.scalar_subquery()
+
+
+def status_total(status: ShareStatus, now: datetime):
+    """SQL for the number of shares with ``status`` at ``now`` (contract expiry rule 6)."""
+    expired = _expired(now, exhausted=False)
+    if status is ShareStatus.EXPIRED:
+        return expired
+    # Exhausted: no claims left and not expired.
+    exhausted = _tally("exhausted") - _expired(now, exhausted=True)
+    if status is ShareStatus.EXHAUSTED:
+        return exhausted
+    return _tally("all") - expired - exhausted
+
+
+def total(filters: dict[str, object], now: datetime):
+    """SQL for the exact total of a list with these filters, or None when no tally answers it.
+
+    ``filters`` maps the given filter names to their values (``is_cloneable``: True/False;
+    ``status``: a ShareStatus; enums for the enum filters).
+    """
+    if not filters:
+        return _tally("all")
+    if len(filters) != 1:
+        return None
+    ((name, value),) = filters.items()
+    if name == "status":
+        return status_total(value, now)
+    if name not in TALLIED_FILTERS or not storable(value):
+        return None
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    return _tally(name, getattr(value, "value", value))
