@@ -6,9 +6,11 @@ a field that would choke on it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField
+from wtforms import BooleanField, Field
 
 from ..models import BODY_FIELDS
 from .fields import DigitsIntegerField, EnumSelectField, LinesField, human
@@ -33,14 +35,15 @@ def _is_text(value) -> bool:
     return True
 
 
-def formdata_from_json(form: FlaskForm, payload: dict) -> tuple[JSONFormData, dict]:
-    """Turn a JSON object into form data for ``form``, with an error for each wrong type.
+def formdata_from_json(fields: Iterable[Field], payload: dict) -> tuple[JSONFormData, dict]:
+    """Turn a JSON object into form data for a form's ``fields`` (or the form itself), with an
+    error for each wrong type.
 
     ``null`` and absent are the same (the field's default); unknown keys are ignored.
     """
     formdata = JSONFormData()
     errors: dict[str, list[str]] = {}
-    for field_ in form:
+    for field_ in fields:
         name = field_.name
         if name == "csrf_token" or name not in payload:
             continue
@@ -80,14 +83,25 @@ def formdata_from_json(form: FlaskForm, payload: dict) -> tuple[JSONFormData, di
     return formdata, errors
 
 
+_FIELDS: dict[type, tuple[Field, ...]] = {}
+
+
+def _fields_of(form_cls, **kwargs) -> tuple[Field, ...]:
+    """The fields of ``form_cls``, from one instance made once: only their names and kinds
+    are read, so each request builds and processes its form a single time."""
+    fields = _FIELDS.get(form_cls)
+    if fields is None:
+        fields = _FIELDS[form_cls] = tuple(form_cls(formdata=None, meta={"csrf": False}, **kwargs))
+    return fields
+
+
 def form_from_json(form_cls, payload: dict, obj=None, data=None, **kwargs):
     """Build and validate ``form_cls`` from a JSON object; type errors win over the form's.
 
     Fields absent from the payload take their value from ``obj``/``data`` (an edit keeps them).
     """
-    form = form_cls(formdata=None, obj=obj, data=data, meta={"csrf": False}, **kwargs)
-    formdata, type_errors = formdata_from_json(form, payload)
-    form.process(formdata, obj=obj, data=data)
+    formdata, type_errors = formdata_from_json(_fields_of(form_cls, **kwargs), payload)
+    form = form_cls(formdata=formdata, obj=obj, data=data, meta={"csrf": False}, **kwargs)
     form.validate()
     by_name = {field_.name: field_ for field_ in form}
     for name, messages in type_errors.items():
