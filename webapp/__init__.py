@@ -30,7 +30,8 @@ DEFAULTS = {
     # lock-out counts per client address, so behind a proxy this must be set.
     "TRUSTED_PROXIES": 0,
     "API_RATE_LIMIT": "1200 per minute",  # per API token
-    "RATELIMIT_STORAGE_URI": "memory://",
+    # Counted in the database, so every worker and server shares one count (webapp/ratelimit.py).
+    "RATELIMIT_STORAGE_URI": "database://",
     "RATELIMIT_HEADERS_ENABLED": True,
 }
 
@@ -64,7 +65,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import admin, api, audit, auth, cli, errors, templating, views  # noqa: F401 (audit)
+    # audit and ratelimit register themselves: a flush listener, the database:// storage.
+    from . import admin, api, audit, auth, cli, errors, ratelimit, templating, views  # noqa: F401
     from .extensions import csrf, db, limiter, migrate, tune_sqlite
 
     db.init_app(app)

@@ -34,8 +34,8 @@ def _token_key() -> str:
     return f"token:{token.id}" if token is not None else get_remote_address()
 
 
-# Storage comes from RATELIMIT_STORAGE_URI: memory:// for one process; a shared store (Redis,
-# Memcached) when several app servers must count together.
+# Storage comes from RATELIMIT_STORAGE_URI: database:// (webapp/ratelimit.py) by default, which
+# every worker and server shares; redis:// or memcached:// also work, with their client.
 limiter = Limiter(key_func=_token_key)
 
 

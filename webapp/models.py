@@ -470,6 +470,18 @@ class AuditEvent(db.Model):
     changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
 
+class RateLimitCounter(db.Model):
+    """The hits of one rate limit (a token's window) until it ends, counted by every worker and
+    server together (``ratelimit``)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    hits: Mapped[int]
+    # Seconds since the epoch, as the ``limits`` library counts them.
+    expires_at: Mapped[float] = mapped_column(sa.Float)
+
+
 class IdempotencyKey(db.Model):
     """The first answer to a create sent with an ``Idempotency-Key``, replayed for 24 hours.
 

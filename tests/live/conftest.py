@@ -99,7 +99,7 @@ def gunicorn_server(tmp_path):
         "WEBAPP_DATABASE_URL": database,
         "WEBAPP_SECRET_KEY": TEST_SECRET,
         "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
-        # These tests load the server, not the rate limiter (which counts per worker here).
+        # These tests load the server, not the rate limiter.
         "WEBAPP_API_RATE_LIMIT": "100000 per minute",
         "PYTHONUNBUFFERED": "1",
     }

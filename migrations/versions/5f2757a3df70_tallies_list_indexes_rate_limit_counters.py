@@ -1,10 +1,12 @@
-"""Share tallies and list indexes: list pages whose cost does not grow with the table.
+"""Share tallies, list indexes and shared rate-limit counters.
 
 - ``share_tallies`` holds exact counts per filter value and per expiry day, kept by triggers on
   ``shares`` (``webapp/tallies.py``), and filled here from the shares already stored.
 - ``(column, id)`` indexes serve each tallied filter and each sort with its id tie-break;
   ``source_id`` gets an index of its own. They replace the single-column ``source_type`` and
   ``expires_at`` indexes.
+- ``rate_limit_counters`` holds the API rate limit's counts, so that every worker and every app
+  server counts together (``webapp/ratelimit.py``).
 
 Revision ID: 5f2757a3df70
 Revises: cd9a5d734424
@@ -36,6 +38,12 @@ def upgrade():
     sa.Column('shares', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('dimension', 'value', name=op.f('pk_share_tallies'))
     )
+    op.create_table('rate_limit_counters',
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('hits', sa.Integer(), nullable=False),
+    sa.Column('expires_at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_limit_counters'))
+    )
     with op.batch_alter_table('shares', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shares_expires_at'))
         batch_op.drop_index(batch_op.f('ix_shares_source_type'))
@@ -57,3 +65,4 @@ def downgrade():
         batch_op.create_index(batch_op.f('ix_shares_expires_at'), ['expires_at'], unique=False)
 
     op.drop_table('share_tallies')
+    op.drop_table('rate_limit_counters')
