@@ -407,9 +407,13 @@ class ApiToken(db.Model):
     @classmethod
     def find_active(cls, plain: str) -> ApiToken | None:
         """The live token with this plain value, or None."""
-        return db.session.scalar(
-            sa.select(cls).where(cls.token_hash == cls.hash(plain), cls.revoked_at.is_(None))
-        )
+        return db.session.scalar(_LIVE_TOKEN, {"token_hash": cls.hash(plain)})
+
+
+#: Built once, as every API request runs it (building a statement costs more than running it).
+_LIVE_TOKEN = sa.select(ApiToken).where(
+    ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None)
+)
 
 
 class Staff(db.Model):
