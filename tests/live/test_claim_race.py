@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from webapp import tallies
 from webapp.extensions import db
 from webapp.models import Share, ShareClaim
 
@@ -74,3 +75,7 @@ def test_concurrent_claims_never_overdraw(server):
         claimers = {claim.profile_id for claim in claims}
     winners = {body["data"]["profile_id"] for status, body in results if status == 201}
     assert claimers == winners and len(claimers) == CLAIMS_LEFT
+    # The last claim made the share exhausted, once: the status total says so.
+    with app.app_context(), db.engine.connect() as connection:
+        tallied = tallies.stored(connection)
+        assert tallied == tallies.counted(connection) and tallied[("exhausted", "")] == 1

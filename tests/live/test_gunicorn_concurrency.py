@@ -13,6 +13,7 @@ from tests import database
 from tests.conftest import TEST_SECRET
 from tests.live.conftest import free_port
 from tests.live.helpers import Gunicorn, call, share_body
+from webapp import tallies
 from webapp.extensions import db
 from webapp.models import AuditEvent, Share
 
@@ -78,6 +79,10 @@ def test_concurrent_creates_through_gunicorn_are_all_stored(gunicorn_server):
         ).all()
     assert {tuple(row) for row in stored} == answered
     assert sorted(audited) == sorted(share_id for share_id, _ in answered)
+    # Concurrent writers kept the list totals' tallies exact (and, on PostgreSQL, deadlock-free).
+    with app.app_context(), db.engine.connect() as connection:
+        tallied = tallies.stored(connection)
+        assert tallied == tallies.counted(connection) and tallied[("all", "")] == total
 
     log = server.log()
     assert server.log_errors() == []

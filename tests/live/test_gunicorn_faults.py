@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.live.helpers import NO_ANSWER, call, share_body
+from webapp import tallies
 from webapp.extensions import db
 from webapp.models import AuditEvent, Share
 
@@ -74,6 +75,9 @@ def database_is_sound(app) -> None:
             )
         )
         assert unaudited == 0
+        # The list totals' tallies moved in the same transactions as the shares they count.
+        with db.engine.connect() as connection:
+            assert tallies.stored(connection) == tallies.counted(connection)
         db.session.remove()
 
 
