@@ -148,12 +148,14 @@ class Share(db.Model):
                 "period_type",
                 "is_cloneable",
                 "timezone",
-                "expires_at",
                 "created_at",
                 "updated_at",
                 "remaining_quantity",
             )
         ),
+        # Also covers the status totals' count of today's expiries with no claims left
+        # (tallies._expired), which reads remaining_quantity from it.
+        sa.Index("ix_shares_expires_at_id", "expires_at", "id", "remaining_quantity"),
         # Never reuse the id of a deleted share: kept claims still name it.
         {"sqlite_autoincrement": True},
     )

@@ -617,6 +617,38 @@ def test_sort_each_field_both_ways(app, api, field, descending):
     assert link(first["links"]["next"]) == {**keep, "page[size]": "4", "page[number]": "2"}
 
 
+@pytest.mark.parametrize("descending", [False, True], ids=["soonest first", "latest first"])
+@pytest.mark.parametrize("status", ["active", "exhausted"])
+def test_a_status_sorted_by_expiry_pages_through_dated_and_undated_shares(
+    app, api, status, descending
+):
+    """This one combination reads two index ranges (dated, never expiring) merged in order."""
+    now = utcnow()
+    rows = [
+        {"expires_at": now + timedelta(days=days) if days is not None else None,
+         "remaining_quantity": left, "is_cloneable": left is None}
+        for days in (-3, -1, 1, 2, 2, 5, None, None)
+        for left in (1, 0, None)
+    ]  # fmt: skip
+    made = add_shares(app, *rows)
+    with app.app_context():
+        shares = db.session.scalars(db.select(Share).where(Share.id.in_(made))).all()
+        wanted = sorted(
+            (share for share in shares if share.status(now).value == status),
+            key=lambda s: (s.expires_at is None, s.expires_at or now, s.id),
+            reverse=descending,
+        )
+    sort = "-expires_at" if descending else "expires_at"
+
+    pages = [
+        listing(api, f"filter[status]={status}&sort={sort}&page[size]=4&page[number]={number}")
+        for number in (1, 2, 3, 4)
+    ]
+
+    assert [share_id for page in pages for share_id in ids(page)] == [s.id for s in wanted]
+    assert {page["meta"]["total"] for page in pages} == {len(wanted)}
+
+
 def test_default_sort_is_minus_id_and_is_left_out_of_links(app, api):
     made = add_shares(app, *SORT_ROWS)
 

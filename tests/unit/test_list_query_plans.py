@@ -132,6 +132,22 @@ def test_search_looks_up_its_three_prefix_ranges(app):
     assert not scans_shares(lines), shown(lines)
 
 
+@pytest.mark.parametrize("sort", ["expires_at", "-expires_at"])
+@pytest.mark.parametrize("status", ["active", "exhausted"])
+def test_a_live_status_in_expiry_order_merges_two_index_ranges(app, status, sort):
+    """Not a walk of the expires_at index from its start, through every expired share."""
+    args = {"filter[status]": status, "sort": sort}
+    lines = plan(share_query(form(app, args), NOW).limit(PAGE))
+    assert "MERGE (UNION ALL)" in lines, shown(lines)
+    ranges = [
+        r"SEARCH shares USING (COVERING )?INDEX ix_shares_expires_at_id \(expires_at>\?\)",
+        r"SEARCH shares USING (COVERING )?INDEX ix_shares_expires_at_id \(expires_at=\?\)",
+    ]
+    for searched in ranges:
+        assert any(re.fullmatch(searched, line) for line in lines), shown(lines)
+    assert not sorts_rows(lines) and not scans_shares(lines), shown(lines)
+
+
 @pytest.mark.parametrize(
     "args",
     [
