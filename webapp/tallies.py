@@ -145,6 +145,25 @@ def recount(connection: Connection) -> None:
     )
 
 
+def differences(connection: Connection) -> list[tuple[str, str, int, int]]:
+    """(dimension, value, kept, counted) for each tally that is off; empty when all are right.
+
+    One statement, so the kept and the counted numbers come from one snapshot even while the
+    app writes.
+    """
+    shares, tallies, _prefix = _names(connection)
+    counting = _changes(connection.dialect.name, [("s", 1)], shares)
+    rows = connection.exec_driver_sql(
+        "SELECT dimension, value, sum(kept), sum(counted) FROM ("
+        f"SELECT dimension, value, shares AS kept, 0 AS counted FROM {tallies} "
+        "UNION ALL SELECT dimension, value, 0, delta "
+        f"FROM ({counting}) AS rows WHERE value IS NOT NULL"
+        ") AS both_sides GROUP BY dimension, value HAVING sum(kept) <> sum(counted) "
+        "ORDER BY dimension, value"
+    )
+    return [(dimension, value, int(kept), int(count)) for dimension, value, kept, count in rows]
+
+
 def counted(connection: Connection) -> dict[tuple[str, str], int]:
     """What the tallies should hold, counted from the shares: for checks and tests."""
     shares, _tallies, _prefix = _names(connection)
