@@ -26,6 +26,8 @@ CONFIG = {
     "list_small": 10_000,
     "list_large": 100_000 if QUICK else 1_000_000,
     "list_budget": 1.0 if QUICK else 5.0,
+    # Up to this many requests per case and size: a median of many shrugs off a checkpoint.
+    "list_rounds": 21 if QUICK else 151,
     "preview_rounds": 30 if QUICK else 200,
     "export_rows": 100_000,
     "mixed_clients": 50,
@@ -78,7 +80,7 @@ def main() -> int:
 
 def _list_and_preview(ws: Workspace) -> list[Row]:
     rows, client = scenarios.list_scaling(
-        ws, CONFIG["list_small"], CONFIG["list_large"], CONFIG["list_budget"]
+        ws, CONFIG["list_small"], CONFIG["list_large"], CONFIG["list_budget"], CONFIG["list_rounds"]
     )
     try:
         return rows + scenarios.preview(client, CONFIG["preview_rounds"])

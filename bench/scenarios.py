@@ -240,7 +240,9 @@ def interleaved_medians(
     return samples
 
 
-def list_scaling(ws: Workspace, small: int, large: int, budget: float) -> tuple[list[Row], Client]:
+def list_scaling(
+    ws: Workspace, small: int, large: int, budget: float, rounds: int
+) -> tuple[list[Row], Client]:
     """The list page and API list on ``small`` and ``large`` shares, request by request.
 
     Both servers run at once and each case alternates between them. Returns the rows, and a
@@ -271,7 +273,7 @@ def list_scaling(ws: Workspace, small: int, large: int, budget: float) -> tuple[
                 [lambda c=small_case: fetch(small, c), lambda c=large_case: fetch(large, c)],
                 warmup=2,
                 min_n=5,
-                max_n=21,
+                max_n=rounds,
                 budget=budget,
             )
         except AnswerError as error:  # the app's failure, not the bench's: a FAIL row

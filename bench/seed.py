@@ -1,9 +1,10 @@
 """Fast seeding: realistic shares written with SQLAlchemy Core executemany, before any server runs.
 
 The table is reflected from the database that ``init-db`` made, so the rows land in exactly the
-app's schema and indexes, and its triggers keep the list totals' tallies as they go. Values are spread the way a live desk would have them: ~36 source
-types, profiles with several shares each, half with codes, creation over two years, expiries
-from the past into the future, some exhausted, some cloneable with unlimited claims.
+app's schema and indexes, and its triggers keep the list totals' tallies as they go. Values are
+spread the way a live desk would have them: ~36 source types, profiles with several shares each,
+half with codes, creation over two years, expiries from the past into the future, some
+exhausted, some cloneable with unlimited claims.
 """
 
 from __future__ import annotations
