@@ -56,8 +56,8 @@ test-postgres: install-test chromium
 	CHROMIUM=$(CHROMIUM) .ci/with-postgres $(BIN)/python -m pytest
 
 lint: install-test
-	$(BIN)/ruff check webapp tests
-	$(BIN)/ruff format --check webapp tests
+	$(BIN)/ruff check webapp tests bench
+	$(BIN)/ruff format --check webapp tests bench
 
 # Benchmarks (not part of `make test`): real gunicorn servers on loopback ports, each figure a
 # ratio against a baseline measured in the same run; prints one table (bench/, ~4 minutes).
