@@ -29,19 +29,6 @@ DEFAULT_SORT = "-id"
 DEFAULT_PAGE_SIZE = 15
 MAX_PAGE_SIZE = 100
 BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
-#: The filter fields (``filter[<name>]``), exact matches first.
-FILTERS = (
-    "profile_id",
-    "source_type",
-    "source_id",
-    "handle",
-    "code",
-    "period_type",
-    "is_cloneable",
-    "timezone",
-    "status",
-    "search",
-)
 
 
 class ShareFilterForm(Form):
@@ -167,12 +154,11 @@ class ShareFilterForm(Form):
         return args
 
     def filters(self) -> dict[str, object]:
-        """The given filters of valid data, by field name: ``is_cloneable`` as a bool."""
+        """The given ``filter[...]`` fields of valid data, by field: ``is_cloneable`` a bool."""
         found = {}
-        for name in FILTERS:
-            value = self[name].data
-            if value not in (None, ""):
-                found[name] = BOOLEAN_WORDS[value] if name == "is_cloneable" else value
+        for name, field in self._fields.items():
+            if field.name.startswith("filter[") and field.data not in (None, ""):
+                found[name] = BOOLEAN_WORDS[field.data] if name == "is_cloneable" else field.data
         return found
 
     @property
