@@ -25,6 +25,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def server_env(app, tmp_path, **extra: str) -> dict[str, str]:
+    """The environment of a server process on ``app``'s database, as a deployment sets it."""
+    return {
+        **os.environ,
+        "WEBAPP_DATABASE_URL": app.config["DATABASE_URL"],
+        "WEBAPP_SECRET_KEY": TEST_SECRET,
+        "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
+        **extra,
+    }
+
+
 @pytest.fixture
 def server(tmp_path):
     """`flask run` with threads, on the test app's database; yields (base_url, token, app).
@@ -32,7 +43,6 @@ def server(tmp_path):
     SQLite runs in WAL mode; with WEBAPP_TEST_DATABASE_URL, both use the same PostgreSQL schema.
     """
     app = make_app(tmp_path)
-    database = app.config["DATABASE_URL"]
     with app.app_context():
         row, token = ApiToken.issue("live-tests")
         db.session.add(row)
@@ -40,12 +50,7 @@ def server(tmp_path):
         if db.engine.dialect.name == "sqlite":
             assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
     port = free_port()
-    env = {
-        **os.environ,
-        "WEBAPP_DATABASE_URL": database,
-        "WEBAPP_SECRET_KEY": TEST_SECRET,
-        "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
-    }
+    env = server_env(app, tmp_path)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -89,20 +94,17 @@ def gunicorn_server(tmp_path):
     """gunicorn as `make serve` runs it (2 workers, 8 threads each) on the test app's database
     (a SQLite file, or a PostgreSQL schema); yields (Gunicorn, agent token, app), serving."""
     app = make_app(tmp_path)
-    database = app.config["DATABASE_URL"]
     with app.app_context():
         row, token = ApiToken.issue(f"gunicorn-{secrets.token_hex(4)}", Role.AGENT)
         db.session.add(row)
         db.session.commit()
-    env = {
-        **os.environ,
-        "WEBAPP_DATABASE_URL": database,
-        "WEBAPP_SECRET_KEY": TEST_SECRET,
-        "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
+    env = server_env(
+        app,
+        tmp_path,
         # These tests load the server, not the rate limiter.
-        "WEBAPP_API_RATE_LIMIT": "100000 per minute",
-        "PYTHONUNBUFFERED": "1",
-    }
+        WEBAPP_API_RATE_LIMIT="100000 per minute",
+        PYTHONUNBUFFERED="1",
+    )
     server = Gunicorn(free_port(), env, tmp_path)
     try:
         status, body = server.start()

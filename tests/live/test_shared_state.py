@@ -6,14 +6,13 @@ made on one server is good on the other until it signs out on either.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 import requests
 
-from tests.conftest import STAFF_PASSWORD, TEST_SECRET, add_staff, make_app
-from tests.live.conftest import free_port
+from tests.conftest import STAFF_PASSWORD, add_staff, make_app
+from tests.live.conftest import free_port, server_env
 from tests.live.helpers import Gunicorn
 from webapp.enums import Role
 from webapp.extensions import db
@@ -30,14 +29,12 @@ def two_servers(tmp_path):
         row, token = ApiToken.issue("shared-state", Role.AGENT)
         db.session.add(row)
         db.session.commit()
-    env = {
-        **os.environ,
-        "WEBAPP_DATABASE_URL": app.config["DATABASE_URL"],
-        "WEBAPP_SECRET_KEY": TEST_SECRET,
-        "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
-        "WEBAPP_API_RATE_LIMIT": f"{LIMIT} per minute",
-        "PYTHONUNBUFFERED": "1",  # the access log, read below
-    }
+    env = server_env(
+        app,
+        tmp_path,
+        WEBAPP_API_RATE_LIMIT=f"{LIMIT} per minute",
+        PYTHONUNBUFFERED="1",  # the access log, read below
+    )
     servers = []
     try:
         for number in (1, 2):
