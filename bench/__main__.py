@@ -21,8 +21,9 @@ from .scenarios import Row, log
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 CONFIG = {
     "create_clients": 16,
-    "create_seconds": 4 if QUICK else 15,
+    "create_seconds": 4 if QUICK else 18,
     "create_warmup": 1 if QUICK else 3,
+    "create_turns": 2 if QUICK else 6,
     "list_small": 10_000,
     "list_large": 100_000 if QUICK else 1_000_000,
     "list_budget": 1.0 if QUICK else 5.0,
@@ -49,7 +50,11 @@ def main() -> int:
             (
                 "1 create",
                 lambda: scenarios.create_throughput(
-                    ws, CONFIG["create_clients"], CONFIG["create_seconds"], CONFIG["create_warmup"]
+                    ws,
+                    CONFIG["create_clients"],
+                    CONFIG["create_seconds"],
+                    CONFIG["create_warmup"],
+                    CONFIG["create_turns"],
                 ),
             ),
             ("2 list + 3 preview", lambda: _list_and_preview(ws)),

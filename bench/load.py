@@ -40,6 +40,19 @@ class LoadResult:
     def p99_ms(self) -> float:
         return percentile(self.latencies, 0.99) * 1000 if self.latencies else float("nan")
 
+    @classmethod
+    def combined(cls, parts: list[LoadResult]) -> LoadResult:
+        """Several runs as one: their times, requests and errors added up."""
+        whole = cls()
+        for part in parts:
+            whole.seconds += part.seconds
+            whole.latencies += part.latencies
+            whole.operations += part.operations
+            whole.errors += part.errors
+            whole.samples += part.samples[: 5 - len(whole.samples)]
+            whole.unfinished += part.unfinished
+        return whole
+
 
 def run_load(clients: list[Client], seconds: float, step: Step, grace: float = 45) -> LoadResult:
     """Run ``step`` in a loop on every client until ``seconds`` have passed.

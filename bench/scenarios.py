@@ -3,6 +3,7 @@ in the same run, on the same machine, a moment apart (or interleaved with it).""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import http.client
 import io
@@ -22,7 +23,7 @@ from .harness import (
     proc_status_kb,
     query,
 )
-from .load import run_load
+from .load import LoadResult, run_load
 
 CREATE_BODY = {
     "source_type": "reward",
@@ -88,29 +89,53 @@ def log(message: str) -> None:
 # --- 1. create throughput ------------------------------------------------------------------
 
 
-def create_throughput(ws: Workspace, clients: int, seconds: float, warmup: float) -> list[Row]:
-    """POST /api/v3/shares: the app against the minimal baseline app, same gunicorn settings."""
+def create_throughput(
+    ws: Workspace, clients: int, seconds: float, warmup: float, turns: int
+) -> list[Row]:
+    """POST /api/v3/shares: the app against the minimal baseline app, same gunicorn settings.
+
+    Both servers run side by side and take ``turns`` alternating turns of ``seconds / turns``
+    each, so that a slow patch of a shared machine weighs on both alike rather than on
+    whichever happened to run then.
+    """
 
     def step(client: Client, number: int, iteration: int):
         body = {**CREATE_BODY, "profile_id": f"bench-{number}-{iteration}"}
         answer = client.api("POST", "/api/v3/shares", body)
         return "create", answer, answer.status == 201
 
-    results = {}
-    for name, start in (("baseline", ws.baseline_server), ("app", ws.app_server)):
-        database = ws.database(f"create-{name}")
-        with start(f"create-{name}", database) as server:
-            log(f"create throughput: {name}, {clients} clients, {warmup:.0f}+{seconds:.0f} s")
-            make = [Client(server.port, token=ws.token) for _ in range(clients)]
-            run_load(make, warmup, step)
-            make = [Client(server.port, token=ws.token) for _ in range(clients)]
-            results[name] = run_load(make, seconds, step)
+    databases = {name: ws.database(f"create-{name}") for name in ("baseline", "app")}
+    starts = {"baseline": ws.baseline_server, "app": ws.app_server}
+    runs: dict[str, list[LoadResult]] = {name: [] for name in databases}
+    with contextlib.ExitStack() as stack:
+        servers = {
+            name: stack.enter_context(starts[name](f"create-{name}", database))
+            for name, database in databases.items()
+        }
+        for name, server in servers.items():
+            log(f"create throughput: {name} warms up, {clients} clients, {warmup:.0f} s")
+            run_load([Client(server.port, token=ws.token) for _ in range(clients)], warmup, step)
+        log(f"create throughput: {turns} alternating turns of {seconds / turns:.1f} s each")
+        for _turn in range(turns):
+            for name, server in servers.items():
+                make = [Client(server.port, token=ws.token) for _ in range(clients)]
+                runs[name].append(run_load(make, seconds / turns, step))
+        results = {name: LoadResult.combined(parts) for name, parts in runs.items()}
+        for name, server in servers.items():
             results[name].samples += server.error_lines()[:3]
+    for database in databases.values():
         database.unlink()
     base, app = results["baseline"], results["app"]
     ratio = app.rate / base.rate if base.rate else float("nan")
+    per_turn = [
+        a.rate / b.rate for a, b in zip(runs["app"], runs["baseline"], strict=True) if b.rate
+    ]
     errors = base.error_count + app.error_count
-    notes = f"{clients} clients, {seconds:.0f} s each; requests {base.requests}/{app.requests}"
+    notes = (
+        f"{clients} clients, {turns} turns of {seconds / turns:.0f} s each; "
+        f"requests {base.requests}/{app.requests}; "
+        f"turns {min(per_turn, default=0):.2f}x to {max(per_turn, default=0):.2f}x"
+    )
     if errors:
         samples = (base.samples + app.samples)[:2]
         notes += f"; ERRORS {dict(base.errors)}/{dict(app.errors)} {samples}"
