@@ -29,10 +29,8 @@ DEFAULTS = {
     # How many reverse proxies in front set X-Forwarded-For/-Proto; 0 trusts none. Sign-in
     # lock-out counts per client address, so behind a proxy this must be set.
     "TRUSTED_PROXIES": 0,
-    "API_RATE_LIMIT": "1200 per minute",  # per API token
-    # Counted in the database, so every worker and server shares one count (webapp/ratelimit.py).
-    "RATELIMIT_STORAGE_URI": "database://",
-    "RATELIMIT_HEADERS_ENABLED": True,
+    # Per API token, counted on its row: every worker and server shares one count (ratelimit.py).
+    "API_RATE_LIMIT": "1200 per minute",
 }
 
 
@@ -65,10 +63,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    # audit and ratelimit register themselves: a flush listener, the database:// storage.
+    # audit registers itself: a flush listener.
     from . import admin, api, audit, auth, cli, errors, ratelimit, templating, views  # noqa: F401
-    from .extensions import csrf, db, limiter, migrate, tune_sqlite
+    from .extensions import csrf, db, migrate, tune_sqlite
 
+    ratelimit.init_app(app)  # first: a wrong rate stops the app before anything opens
     db.init_app(app)
     # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices
     # a changed column type, not just added and dropped columns.
@@ -80,7 +79,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
     auth.init_app(app)
-    limiter.init_app(app)  # after auth, so the token is known when the limit is counted
     cli.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

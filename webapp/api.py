@@ -10,16 +10,15 @@ from . import openapi
 from .auth import requires
 from .enums import Role
 from .errors import ApiError, validation_error
-from .extensions import csrf, db, limiter
+from .extensions import csrf, db
 from .forms import ClaimForm, ShareEditForm, ShareForm, field_errors, form_from_json
 from .listing import ShareFilterForm, fetch_page
 from .models import ClaimRefused, IdempotencyKey, Share, claim_share, storable, utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v3")
-# Scripts authenticate with a bearer token (checked in auth.check_access), not a session
-# cookie, so CSRF does not apply.
+# Scripts authenticate with a bearer token (checked, and counted against its rate limit, in
+# auth.check_access), not a session cookie, so CSRF does not apply.
 csrf.exempt(bp)
-limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(bp)
 
 
 def json_body() -> dict:

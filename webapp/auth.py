@@ -28,14 +28,16 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf import FlaskForm
+from sqlalchemy.engine import Row
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 
+from . import ratelimit
 from .enums import Role
-from .errors import ApiError
+from .errors import ApiError, wants_json
 from .extensions import db
 from .forms import max_length, required, strip
-from .models import ApiToken, SignInFailure, Staff, utcnow
+from .models import SignInFailure, Staff, utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -70,17 +72,14 @@ def _required_role() -> Role:
     return getattr(view, "required_role", Role.ADMIN)
 
 
-def _api_identity() -> None:
+def _api_identity() -> Row:
+    """The bearer token's row, with this request counted against its rate limit; or a 401."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    found = ApiToken.find_active(token.strip()) if scheme.lower() == "bearer" else None
+    found = ratelimit.count_hit(token.strip()) if scheme.lower() == "bearer" else None
     if found is None:
         raise ApiError(401)
-    now = utcnow()
-    # Record use at most once a minute, so reads do not each turn into a write.
-    if found.last_used_at is None or (now - found.last_used_at).total_seconds() >= 60:
-        found.last_used_at = now
-        db.session.commit()
     g.role, g.actor, g.api_token = found.role, f"token:{found.name}", found
+    return found
 
 
 def _staff_identity() -> Staff | None:
@@ -107,9 +106,10 @@ def check_access():
     if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if request.blueprint == "api":
-        _api_identity()
+        token = _api_identity()
         if not g.role.allows(_required_role()):
             raise ApiError(403, f"This token's role ({g.role.value}) may not do this.")
+        ratelimit.enforce(token)
         return None
     staff = _staff_identity()
     if staff is None:
@@ -209,7 +209,15 @@ def sign_out():
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Marks the session cookie ``Secure`` whenever the request came over HTTPS."""
+    """Staff sessions: the cookie is ``Secure`` whenever the request came over HTTPS.
+
+    API requests carry a bearer token instead, so they neither read nor set the cookie.
+    """
+
+    def open_session(self, app: Flask, request):
+        if wants_json():
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
@@ -222,15 +230,21 @@ CSP = (
 )
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+)
+
+
 def security_headers(response):
-    """Only the app's own scripts and styles, no framing, no MIME sniffing."""
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    if response.status_code != 429:
-        # Flask-Limiter sends Retry-After with every response; it only means something on a 429.
-        response.headers.pop("Retry-After", None)
+    """Only the app's own scripts and styles, no framing, no MIME sniffing (unless a view chose
+    its own)."""
+    headers = response.headers
+    for name, value in SECURITY_HEADERS:
+        if name not in headers:
+            headers.add(name, value)
     return response
 
 
@@ -239,5 +253,6 @@ def init_app(app: Flask) -> None:
     app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     app.before_request(check_access)
     app.after_request(security_headers)
+    app.after_request(ratelimit.headers)
     app.jinja_env.globals["can"] = can
     app.register_blueprint(bp)

@@ -20,12 +20,19 @@ API_MESSAGES = {
 
 
 class ApiError(HTTPException):
-    """An HTTP error with a message of our own (and field errors for a 422)."""
+    """An HTTP error with a message of our own (and field errors for a 422, headers for a 429)."""
 
-    def __init__(self, code: int, message: str | None = None, errors: dict | None = None):
+    def __init__(
+        self,
+        code: int,
+        message: str | None = None,
+        errors: dict | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message or API_MESSAGES.get(code))
         self.code = code
         self.errors = errors
+        self.response_headers = headers or {}
 
 
 def validation_error(errors: dict[str, list[str]]) -> ApiError:
@@ -39,13 +46,15 @@ def validation_error(errors: dict[str, list[str]]) -> ApiError:
 
 
 def wants_json() -> bool:
+    """Whether this is an API request: JSON errors, a bearer token, no session cookie."""
     return request.path.startswith("/api/")
 
 
 def handle_http_error(error: HTTPException):
     if wants_json():
+        headers = {}
         if isinstance(error, ApiError):
-            message = error.description
+            message, headers = error.description, error.response_headers
         else:
             message = API_MESSAGES.get(error.code) or error.description
         body = {"message": message}
@@ -53,6 +62,7 @@ def handle_http_error(error: HTTPException):
             body["errors"] = error.errors
         response = jsonify(body)
         response.status_code = error.code
+        response.headers.update(headers)
         if error.code == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         if error.code == 405 and getattr(error, "valid_methods", None):

@@ -1,8 +1,6 @@
 """Extension objects, bound to the app in create_app()."""
 
-from flask import Flask, g
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -26,17 +24,6 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
-
-
-def _token_key() -> str:
-    """API rate limits count per token (auth.check_access has identified it)."""
-    token = g.get("api_token")
-    return f"token:{token.id}" if token is not None else get_remote_address()
-
-
-# Storage comes from RATELIMIT_STORAGE_URI: database:// (webapp/ratelimit.py) by default, which
-# every worker and server shares; redis:// or memcached:// also work, with their client.
-limiter = Limiter(key_func=_token_key)
 
 
 def tune_sqlite(app: Flask) -> None:

@@ -392,6 +392,9 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The API rate limit's current window (ratelimit): the requests counted in it, and its end.
+    window_hits: Mapped[int] = mapped_column(default=0, server_default="0")
+    window_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     PREFIX = "sd_"
 
@@ -405,17 +408,6 @@ class ApiToken(db.Model):
         """Make a token row and return it with the plain token, which is never stored."""
         plain = cls.PREFIX + secrets.token_urlsafe(32)
         return cls(name=name, role=role, token_hash=cls.hash(plain)), plain
-
-    @classmethod
-    def find_active(cls, plain: str) -> ApiToken | None:
-        """The live token with this plain value, or None."""
-        return db.session.scalar(_LIVE_TOKEN, {"token_hash": cls.hash(plain)})
-
-
-#: Built once, as every API request runs it (building a statement costs more than running it).
-_LIVE_TOKEN = sa.select(ApiToken).where(
-    ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None)
-)
 
 
 class Staff(db.Model):
@@ -474,18 +466,6 @@ class AuditEvent(db.Model):
     share_id: Mapped[int | None] = mapped_column(index=True)
     share_handle: Mapped[str | None] = mapped_column(sa.String(64))
     changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-
-
-class RateLimitCounter(db.Model):
-    """The hits of one rate limit (a token's window) until it ends, counted by every worker and
-    server together (``ratelimit``)."""
-
-    __tablename__ = "rate_limit_counters"
-
-    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
-    hits: Mapped[int]
-    # Seconds since the epoch, as the ``limits`` library counts them.
-    expires_at: Mapped[float] = mapped_column(sa.Float)
 
 
 class IdempotencyKey(db.Model):

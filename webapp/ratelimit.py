@@ -1,111 +1,113 @@
-"""Rate-limit counters kept in the app's own database (``RATELIMIT_STORAGE_URI=database://``).
+"""The API rate limit: a fixed window of hits per token, counted on the token's own row.
 
-Flask-Limiter's ``memory://`` store counts in each process, so two gunicorn workers (or two app
-servers behind a load balancer) would each allow the whole limit. Here every worker and every
-server counts in one row per token and window of the database they already share; the increment
-is one upsert, so concurrent requests can neither lose a hit nor both take the last one.
-A Redis or Memcached URI still works instead, with its client installed.
+Every API request finds its token and counts itself in one statement, an UPDATE ... RETURNING
+on ``api_tokens``, committed at once. Every worker and every app server behind a load balancer
+counts in that one row, concurrent requests can neither lose a hit nor both take the last one,
+and the count costs nothing beyond the token lookup it replaces.
 """
 
 from __future__ import annotations
 
-import functools
-import time
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import g, has_app_context
-from limits.storage import Storage
-from sqlalchemy.dialects import postgresql, sqlite
+from flask import Flask, current_app, g
+from sqlalchemy.engine import Row
 
+from .errors import ApiError
 from .extensions import db
-from .models import RateLimitCounter
+from .models import ApiToken, UTCDateTime, utcnow
 
-TABLE = RateLimitCounter.__table__
-
-
-def _counted() -> dict[str, tuple[int, float]]:
-    """The windows this request has counted in, by key."""
-    return g.setdefault("rate_limit_counts", {}) if has_app_context() else {}
+_RATE = re.compile(r"\s*(\d+)\s*(?:per|/)\s*(\d+)?\s*(second|minute|hour|day)s?\s*", re.IGNORECASE)
+_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
-@functools.cache
-def _upsert(dialect: str) -> sa.Insert:
-    """One hit: a new row, or a hit more in the row's window, or a new window once it ended.
+@dataclass(frozen=True)
+class Rate:
+    """``hits`` requests per ``seconds``, read from text such as ``1200 per minute``."""
 
-    Built once per dialect, with bound parameters: requests only execute it.
-    """
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TABLE)
-    insert = insert.values(
-        key=sa.bindparam("key"), hits=sa.bindparam("amount"), expires_at=sa.bindparam("ends")
+    hits: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text) -> Rate:
+        found = _RATE.fullmatch(str(text))
+        every = int(found[2] or 1) if found else 0
+        if not found or int(found[1]) < 1 or every < 1:
+            raise ValueError(
+                f"API_RATE_LIMIT {text!r} is not a rate such as '1200 per minute' or "
+                "'100 per 10 seconds' (set WEBAPP_API_RATE_LIMIT)."
+            )
+        return cls(int(found[1]), every * _SECONDS[found[3].lower()])
+
+
+_TOKENS = ApiToken.__table__
+_NOW = sa.bindparam("now", type_=UTCDateTime())
+_ENDED = sa.or_(_TOKENS.c.window_ends_at.is_(None), _TOKENS.c.window_ends_at <= _NOW)
+#: Built once, as every API request runs it. SET reads the row as it was, on every database.
+_HIT = (
+    sa.update(_TOKENS)
+    .where(_TOKENS.c.token_hash == sa.bindparam("hash"), _TOKENS.c.revoked_at.is_(None))
+    .values(
+        window_hits=sa.case((_ENDED, 1), else_=_TOKENS.c.window_hits + 1),
+        window_ends_at=sa.case(
+            (_ENDED, sa.bindparam("ends", type_=UTCDateTime())), else_=_TOKENS.c.window_ends_at
+        ),
+        last_used_at=_NOW,
     )
-    ended, new = TABLE.c.expires_at <= sa.bindparam("now"), insert.excluded
-    return insert.on_conflict_do_update(
-        index_elements=[TABLE.c.key],
-        # Both read the row as it was.
-        set_={
-            "hits": sa.case((ended, new.hits), else_=TABLE.c.hits + new.hits),
-            "expires_at": sa.case((ended, new.expires_at), else_=TABLE.c.expires_at),
-        },
-    ).returning(TABLE.c.hits, TABLE.c.expires_at)
+    .returning(
+        _TOKENS.c.id,
+        _TOKENS.c.name,
+        _TOKENS.c.role,
+        _TOKENS.c.window_hits,
+        _TOKENS.c.window_ends_at,
+    )
+)
 
 
-class DatabaseStorage(Storage):
-    """A ``limits`` storage over the ``rate_limit_counters`` table (fixed windows)."""
+def init_app(app: Flask) -> None:
+    """Read the configured rate once, so a wrong one stops the app at start, not a request."""
+    try:
+        app.extensions["api_rate"] = Rate.parse(app.config["API_RATE_LIMIT"])
+    except ValueError as error:
+        raise RuntimeError(str(error)) from error
 
-    STORAGE_SCHEME = ["database"]
 
-    @property
-    def base_exceptions(self) -> type[Exception]:
-        return sa.exc.SQLAlchemyError
+def count_hit(plain_token: str) -> Row | None:
+    """Count this request against the live token with this value; None when there is none.
 
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        """Count ``amount`` hits in the key's window, starting a new window if it has ended."""
-        now = time.time()
-        # On the request's own connection (a second one per request could run the pool dry),
-        # committed at once: the limit is checked before the view has written anything.
-        hits, expires_at = db.session.execute(
-            _upsert(db.engine.dialect.name),
-            {"key": key, "amount": amount, "now": now, "ends": now + expiry},
-        ).one()
-        db.session.commit()
-        _counted()[key] = (hits, expires_at)
-        return hits
+    Returns the token's ``id, name, role, window_hits, window_ends_at`` after the count. Its own
+    short transaction, on a connection that is back in the pool before the view takes one.
+    """
+    now = utcnow()
+    ends = now + timedelta(seconds=current_app.extensions["api_rate"].seconds)
+    with db.engine.begin() as connection:
+        return connection.execute(
+            _HIT, {"hash": ApiToken.hash(plain_token), "now": now, "ends": ends}
+        ).first()
 
-    def _live(self, key: str) -> tuple[int, float] | None:
-        """(hits, end) of the key's window while it lasts, else None.
 
-        The rate-limit headers read what this request's hit returned, without another query.
-        """
-        now = time.time()
-        found = _counted().get(key)
-        if found is None:
-            found = db.session.execute(
-                sa.select(TABLE.c.hits, TABLE.c.expires_at).where(TABLE.c.key == key)
-            ).first()
-        return tuple(found) if found is not None and found[1] > now else None
+def enforce(token: Row) -> None:
+    """The contract's 429, with Retry-After, once the token has used up its window."""
+    rate: Rate = current_app.extensions["api_rate"]
+    g.rate_limit = (rate, token.window_hits, token.window_ends_at)
+    if token.window_hits > rate.hits:
+        raise ApiError(429, headers={"Retry-After": str(_seconds_until(token.window_ends_at))})
 
-    def get(self, key: str) -> int:
-        found = self._live(key)
-        return found[0] if found else 0
 
-    def get_expiry(self, key: str) -> float:
-        found = self._live(key)
-        return found[1] if found else time.time()
+def _seconds_until(moment: datetime) -> int:
+    return max(1, math.ceil((moment - utcnow()).total_seconds()))
 
-    def check(self) -> bool:
-        try:
-            db.session.execute(sa.select(1))
-        except sa.exc.SQLAlchemyError:
-            return False
-        return True
 
-    def reset(self) -> int | None:
-        removed = db.session.execute(sa.delete(TABLE)).rowcount
-        db.session.commit()
-        _counted().clear()
-        return removed
-
-    def clear(self, key: str) -> None:
-        db.session.execute(sa.delete(TABLE).where(TABLE.c.key == key))
-        db.session.commit()
-        _counted().pop(key, None)
+def headers(response):
+    """What a script needs to pace itself, on every API response that counted."""
+    counted = g.get("rate_limit")
+    if counted is not None:
+        rate, hits, ends = counted
+        response.headers.add("X-RateLimit-Limit", str(rate.hits))
+        response.headers.add("X-RateLimit-Remaining", str(max(0, rate.hits - hits)))
+        response.headers.add("X-RateLimit-Reset", str(math.ceil(ends.timestamp())))
+    return response

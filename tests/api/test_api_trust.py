@@ -14,6 +14,7 @@ from tests.conftest import issue_token, make_app, share_count
 from webapp.enums import PeriodType, Role, SourceType
 from webapp.extensions import db
 from webapp.models import ApiToken, IdempotencyKey, Share, utcnow
+from webapp.ratelimit import Rate
 
 URL = "/api/v3/shares"
 BODY = {"profile_id": "cust-1", "source_type": "reward", "source_id": 42}
@@ -275,6 +276,96 @@ def test_rate_limit_covers_writes_and_refuses_them_unchanged(limited):
         assert client.post(URL, json=BODY, headers=bearer(token)).status_code == 201
     assert_json_error(client.post(URL, json=BODY, headers=bearer(token)), 429)
     assert share_count(limited) == 3
+
+
+def _window(app, name: str) -> tuple[int, object]:
+    with app.app_context():
+        row = db.session.scalar(sa.select(ApiToken).where(ApiToken.name == name))
+        return row.window_hits, row.window_ends_at
+
+
+def test_counted_responses_say_where_the_token_stands(limited):
+    client = limited.test_client()
+    token = issue_token(limited, "pacer", Role.AGENT)
+    before = utcnow()
+    answers = [client.get(URL, headers=bearer(token)) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["X-RateLimit-Limit"] for a in answers] == ["3"] * 4
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+    resets = {int(a.headers["X-RateLimit-Reset"]) for a in answers}
+    assert len(resets) == 1, "one window"
+    (reset,) = resets
+    assert before.timestamp() + 59 <= reset <= utcnow().timestamp() + 60
+    assert int(answers[-1].headers["Retry-After"]) == pytest.approx(
+        reset - utcnow().timestamp(), abs=2
+    )
+    # The refused request counted too, as Flask-Limiter counted it.
+    assert _window(limited, "pacer")[0] == 4
+
+
+def test_a_new_window_starts_once_the_last_one_ended(limited):
+    client = limited.test_client()
+    token = issue_token(limited, "patient", Role.AGENT)
+    for _ in range(3):
+        client.get(URL, headers=bearer(token))
+    assert client.get(URL, headers=bearer(token)).status_code == 429
+    with limited.app_context():
+        row = db.session.scalar(sa.select(ApiToken).where(ApiToken.name == "patient"))
+        row.window_ends_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+
+    response = client.get(URL, headers=bearer(token))
+
+    assert response.status_code == 200
+    assert response.headers["X-RateLimit-Remaining"] == "2"
+    hits, ends = _window(limited, "patient")
+    assert hits == 1 and ends > utcnow() + timedelta(seconds=58)
+
+
+def test_unknown_and_revoked_tokens_are_refused_before_anything_is_counted(limited):
+    client = limited.test_client()
+    token = issue_token(limited, "gone", Role.AGENT)
+    client.get(URL, headers=bearer(token))
+    with limited.app_context():
+        row = db.session.scalar(sa.select(ApiToken).where(ApiToken.name == "gone"))
+        row.revoked_at = utcnow()
+        db.session.commit()
+
+    for headers in (bearer(token), bearer("sd_unknown"), {}):
+        response = client.get(URL, headers=headers)
+        assert_json_error(response, 401)
+        assert "X-RateLimit-Remaining" not in response.headers
+    assert _window(limited, "gone")[0] == 1
+
+
+def test_pages_carry_no_rate_limit_headers(client):
+    response = client.get("/sign-in")
+    assert response.status_code == 200
+    assert not [name for name, _ in response.headers.items() if name.startswith("X-RateLimit")]
+
+
+@pytest.mark.parametrize(
+    "text, hits, seconds",
+    [
+        ("1200 per minute", 1200, 60),
+        ("100 per 10 seconds", 100, 10),
+        ("5000/hour", 5000, 3600),
+        (" 7 PER Minutes ", 7, 60),
+        ("1 per 2 days", 1, 172_800),
+    ],
+)
+def test_the_rate_reads_like_flask_limiter_wrote_it(text, hits, seconds):
+    assert Rate.parse(text) == Rate(hits, seconds)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "1200", 1200, "0 per minute", "many per minute", "5 per fortnight", "5 per 0 hours"],
+)
+def test_a_wrong_rate_stops_the_app_at_start_with_the_setting_named(tmp_path, value):
+    with pytest.raises(RuntimeError, match="WEBAPP_API_RATE_LIMIT"):
+        make_app(tmp_path, API_RATE_LIMIT=value)
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,11 @@ from flask import current_app
 from tests.conftest import table_names
 from webapp import tallies
 from webapp.extensions import db
-from webapp.models import Share
+from webapp.models import ApiToken, Share
 
 MODEL_TABLES = frozenset(db.metadata.tables)
+#: The revision that brought the share tallies and their triggers.
+TALLIES = "5f2757a3df70"
 
 
 def run(app, *args: str):
@@ -122,6 +124,14 @@ def test_a_database_of_the_previous_revision_keeps_its_data_when_upgraded(bare_a
                 " 1, 1, false, '2026-11-28 23:00:00', '2026-11-28 23:00:00')"
             )
         )
+        row, token = ApiToken.issue("old-script")
+        db.session.execute(
+            sa.text(
+                "INSERT INTO api_tokens (name, role, token_hash, created_at)"
+                " VALUES ('old-script', 'agent', :hash, '2026-11-28 23:00:00')"
+            ),
+            {"hash": row.token_hash},
+        )
         db.session.commit()
 
     result = run(bare_app, "init-db")
@@ -147,11 +157,21 @@ def test_a_database_of_the_previous_revision_keeps_its_data_when_upgraded(bare_a
             stored = tallies.stored(connection)
             assert stored == tallies.counted(connection)
         assert stored[("all", "")] == 2 and stored[("source_type", "reward")] == 1
+    # The old release's token works, and starts counting its rate limit from nothing.
+    response = bare_app.test_client().get(
+        "/api/v3/shares", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    limit = bare_app.extensions["api_rate"].hits
+    assert response.headers["X-RateLimit-Remaining"] == str(limit - 1)
+    with bare_app.app_context():
+        stored_token = db.session.scalar(sa.select(ApiToken))
+        assert stored_token.window_hits == 1 and stored_token.last_used_at is not None
 
 
 def test_the_tally_triggers_go_with_a_downgrade_and_come_back_once(bare_app):
     assert run(bare_app, "db", "upgrade").exit_code == 0
-    assert run(bare_app, "db", "downgrade").exit_code == 0
+    assert run(bare_app, "db", "downgrade", f"{TALLIES}-1").exit_code == 0
     with bare_app.app_context():
         assert "share_tallies" not in table_names(bare_app)
         # Without its triggers, the previous schema takes shares as it did.
