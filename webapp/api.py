@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, request, url_for
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest
 
@@ -69,33 +70,30 @@ def create_share():
         if not storable(key):
             message = "The Idempotency-Key header must not contain the NUL character (U+0000)."
             raise validation_error({IDEMPOTENCY: [message]})
-        if (earlier := IdempotencyKey.find(g.api_token.id, key)) is not None:
+        if (earlier := _first_answer(key)) is not None:
             return _replay(earlier, fingerprint)
     form, valid = form_from_json(ShareForm, payload)
     if not valid:
         raise validation_error(field_errors(form))
-    share = Share(**form.share_values())
-    db.session.add(share)
-    db.session.flush()
-    body = {"data": share.to_dict()}
-    location = url_for("api.get_share", share_id=share.id)
-    if key is not None:
-        db.session.add(
-            IdempotencyKey(
-                token_id=g.api_token.id,
-                key=key,
-                fingerprint=fingerprint,
-                status=201,
-                response=body,
-                location=location,
-            )
-        )
     try:
-        db.session.commit()
+        # The session holds no connection in an API request, so this is the request's only one.
+        with db.engine.begin() as connection:
+            share = Share.create(connection, form.share_values())
+            body = {"data": share.to_dict()}
+            location = url_for("api.get_share", share_id=share.id)
+            if key is not None:
+                IdempotencyKey.record(
+                    connection,
+                    token_id=g.api_token.id,
+                    key=key,
+                    fingerprint=fingerprint,
+                    status=201,
+                    response=body,
+                    location=location,
+                )
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as it did.
-        db.session.rollback()
-        earlier = IdempotencyKey.find(g.api_token.id, key) if key is not None else None
+        earlier = _first_answer(key) if key is not None else None
         if earlier is None:
             raise
         return _replay(earlier, fingerprint)
@@ -105,7 +103,17 @@ def create_share():
 IDEMPOTENCY = "Idempotency-Key"
 
 
-def _replay(earlier: IdempotencyKey, fingerprint: str):
+def _first_answer(key: str) -> Row | None:
+    """The stored answer to this token's first create with ``key``, if it is still live.
+
+    On a connection of its own, returned before the create takes one: a request never holds
+    two, which under many concurrent requests could leave each waiting for the pool.
+    """
+    with db.engine.connect() as connection:
+        return IdempotencyKey.find(connection, g.api_token.id, key)
+
+
+def _replay(earlier: Row, fingerprint: str):
     """The stored first answer, or a 422 when the key came with another body."""
     if earlier.fingerprint != fingerprint:
         raise validation_error(

@@ -3,7 +3,8 @@
 Whatever changes a share (a page, the API, the CLI) goes through the session; after each flush
 this listener inserts an ``AuditEvent`` per created, edited, claimed or deleted share, on the same
 connection and so in the same transaction: a change that rolls back leaves no audit row.
-Staff and API token changes are recorded the same way.
+Staff and API token changes are recorded the same way. The one write outside the unit of work,
+``Share.create`` (the busiest), records its event itself through ``share_created``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from . import expiry
-from .models import BODY_FIELDS, ApiToken, AuditEvent, Share, ShareClaim, Staff, utcnow
+from .models import BODY_FIELDS, ApiToken, AuditEvent, Share, ShareClaim, Staff, StoredShare, utcnow
 
 #: Share fields whose changes are recorded (timestamps and ids speak for themselves).
 SHARE_FIELDS = ("handle", *BODY_FIELDS)
@@ -67,24 +68,31 @@ def _snapshot(obj, fields, created: bool) -> dict[str, list]:
     return {name: [value, None] for name, value in values.items() if value is not None}
 
 
+def _event(action, changes, share=None, share_id=None, handle=None) -> dict:
+    """One ``audit_events`` row."""
+    return {
+        "at": utcnow(),
+        "actor": current_actor(),
+        "action": action,
+        "changes": changes,
+        "share_id": share.id if share is not None else share_id,
+        "share_handle": share.handle if share is not None else handle,
+    }
+
+
+def _created(share) -> dict:
+    return _event("create", _snapshot(share, SHARE_FIELDS, created=True), share=share)
+
+
 def _events(session: Session) -> list[dict]:
     events = []
 
-    def add(action, changes, share=None, share_id=None, handle=None):
-        events.append(
-            {
-                "at": utcnow(),
-                "actor": current_actor(),
-                "action": action,
-                "changes": changes,
-                "share_id": share.id if share is not None else share_id,
-                "share_handle": share.handle if share is not None else handle,
-            }
-        )
+    def add(*args, **kwargs):
+        events.append(_event(*args, **kwargs))
 
     for obj in session.new:
         if isinstance(obj, Share):
-            add("create", _snapshot(obj, SHARE_FIELDS, created=True), share=obj)
+            events.append(_created(obj))
         elif isinstance(obj, ShareClaim):
             # The conditional UPDATE already ran in this transaction: read its result.
             left = session.connection().scalar(
@@ -125,8 +133,18 @@ def _events(session: Session) -> list[dict]:
     return events
 
 
+#: Built once: every create runs it.
+_INSERT = sa.insert(AuditEvent)
+
+
 @event.listens_for(Session, "after_flush")
 def _write_audit(session: Session, _flush_context) -> None:
     events = _events(session)
     if events:
-        session.connection().execute(sa.insert(AuditEvent), events)
+        session.connection().execute(_INSERT, events)
+
+
+def share_created(connection: sa.Connection, share: StoredShare) -> None:
+    """The create event of a share inserted outside the unit of work (``Share.create``), on the
+    insert's own connection and so in its transaction."""
+    connection.execute(_INSERT, _created(share))

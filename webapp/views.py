@@ -142,8 +142,7 @@ def new_share():
     """The create form; post/redirect/get on success, the form again with 422 otherwise."""
     form = ShareForm()
     if form.validate_on_submit():
-        share = Share(**form.share_values())
-        db.session.add(share)
+        share = Share.create(db.session.connection(), form.share_values())
         db.session.commit()
         flash(f"Share {share.handle} created for profile {share.profile_id}.", "success")
         return redirect(url_for("shares.show_share", share_id=share.id))
