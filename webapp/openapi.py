@@ -227,7 +227,14 @@ ERRORS = {
     "413": {"description": "The body is over the size limit.", **ERROR},
     "415": {"description": "The content type is not JSON.", **ERROR},
     "422": {"$ref": "#/components/responses/ValidationError"},
-    "429": {"description": "Too many requests for this token; see Retry-After.", **ERROR},
+    "429": {"$ref": "#/components/responses/TooManyRequests"},
+}
+_COUNT = {"schema": {"type": "integer", "minimum": 0}}
+#: What every counted response says about the token's rate limit (ratelimit.headers).
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": {"description": "Requests allowed per window.", **_COUNT},
+    "X-RateLimit-Remaining": {"description": "Requests left in this window.", **_COUNT},
+    "X-RateLimit-Reset": {"description": "When this window ends (epoch seconds).", **_COUNT},
 }
 
 
@@ -472,6 +479,16 @@ def document() -> dict:
             "responses": {
                 "Error": {
                     "description": "An error.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
+                "TooManyRequests": {
+                    "description": "Too many requests for this token; wait Retry-After seconds.",
+                    "headers": {
+                        "Retry-After": {"description": "Seconds until the window ends.", **_COUNT},
+                        **RATE_LIMIT_HEADERS,
+                    },
                     "content": {
                         "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
                     },

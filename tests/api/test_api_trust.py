@@ -555,6 +555,28 @@ def test_document_lists_errors_as_the_json_shape(document):
     assert {"201", "400", "401", "403", "413", "415", "422", "429"} <= set(create)
 
 
+def test_document_describes_the_429_as_it_is_sent(document, limited):
+    refused = document["components"]["responses"]["TooManyRequests"]
+    client = limited.test_client()
+    token = issue_token(limited, "described", Role.AGENT)
+    for _ in range(3):
+        client.get(URL, headers=bearer(token))
+    answer = client.get(URL, headers=bearer(token))
+
+    assert answer.status_code == 429
+    assert set(refused["headers"]) == {
+        "Retry-After",
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+    }
+    assert all(answer.headers[name].isdigit() for name in refused["headers"])
+    for path in document["paths"].values():
+        for method, operation in path.items():
+            if method != "parameters":
+                assert operation["responses"]["429"]["$ref"].endswith("/TooManyRequests")
+
+
 def test_document_enums_come_from_the_enums(document):
     schemas = document["components"]["schemas"]
     create = schemas["ShareCreate"]["properties"]
