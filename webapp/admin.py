@@ -6,8 +6,7 @@ from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, Form, PasswordField, SelectField, StringField
+from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice, enum_choices, enum_coerce
 from wtforms.validators import Optional, ValidationError
 
@@ -15,7 +14,7 @@ from .audit import ACTIONS
 from .auth import requires
 from .enums import Role
 from .extensions import db
-from .forms import max_length, required, strip
+from .forms import Form, QueryForm, max_length, required, strip
 from .models import ApiToken, AuditEvent, Staff, storable, utcnow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -40,7 +39,7 @@ def check_password_length(form, field):
         raise ValidationError(f"The password must be at least {Staff.MIN_PASSWORD} characters.")
 
 
-class StaffForm(FlaskForm):
+class StaffForm(Form):
     email = EmailField("Email", filters=[strip], validators=[required, max_length(254)])
     role = role_field()
     password = PasswordField(
@@ -59,11 +58,11 @@ class StaffForm(FlaskForm):
             raise ValidationError("A staff account with this email exists already.")
 
 
-class StaffRoleForm(FlaskForm):
+class StaffRoleForm(Form):
     role = role_field()
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(
         "Name",
         filters=[strip],
@@ -77,7 +76,7 @@ class TokenForm(FlaskForm):
             raise ValidationError("A token with this name exists already (names are never reused).")
 
 
-class AuditFilterForm(Form):
+class AuditFilterForm(QueryForm):
     actor = StringField("Actor", filters=[strip])
     action = SelectField(
         "Action",

@@ -27,7 +27,6 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
-from flask_wtf import FlaskForm
 from sqlalchemy.engine import Row
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
@@ -36,7 +35,7 @@ from . import ratelimit
 from .enums import Role
 from .errors import ApiError, wants_json
 from .extensions import db
-from .forms import max_length, required, strip
+from .forms import Form, max_length, required, strip
 from .models import SignInFailure, Staff, utcnow
 
 bp = Blueprint("auth", __name__)
@@ -124,7 +123,7 @@ def check_access():
     return None
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = EmailField("Email", filters=[strip], validators=[required, max_length(254)])
     password = PasswordField("Password", validators=[required])
 

@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from werkzeug.datastructures import MultiDict
-from wtforms import Form, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import SearchInput
@@ -21,7 +21,7 @@ from wtforms.widgets import SearchInput
 from . import tallies
 from .enums import PeriodType, ShareStatus, SourceType
 from .extensions import db
-from .forms import BIGINT_MAX, DigitsIntegerField, EnumSelectField, between, human
+from .forms import BIGINT_MAX, DigitsIntegerField, EnumSelectField, QueryForm, between, human
 from .models import Share, Unindexed, storable
 
 SORT_FIELDS = ("id", "created_at", "updated_at", "expires_at", "remaining_quantity")
@@ -31,7 +31,7 @@ MAX_PAGE_SIZE = 100
 BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
 
 
-class ShareFilterForm(Form):
+class ShareFilterForm(QueryForm):
     """List parameters. Field names are the query parameter names of the contract."""
 
     profile_id = StringField("Profile ID", name="filter[profile_id]", id="filter-profile-id")

@@ -274,3 +274,34 @@ def test_field_errors_is_empty_for_a_valid_form(request_ctx):
     form, valid = form_from_json(ShareForm, VALID)
     assert valid is True
     assert field_errors(form) == {}
+
+
+# --- FieldsBuiltOnce: every form gets its own copy of fields built once ---------------------
+
+
+def test_forms_built_from_the_same_fields_keep_their_own_values_and_errors(request_ctx):
+    bad, _ = form_from_json(ShareForm, {"profile_id": "", "source_id": "x", "source_type": "?"})
+    good, valid = form_from_json(ShareForm, VALID)
+    assert valid
+    assert good.profile_id.data == "profile-1" and good.source_id.data == 12
+    assert good.errors == {}
+    assert bad.profile_id.data == "" and bad.source_id.data is None
+    assert set(bad.errors) == {"profile_id", "source_id", "source_type"}
+    # Both copies read the declaration's label, flags and choices.
+    assert good.profile_id is not bad.profile_id
+    assert good.profile_id.label.text == bad.profile_id.label.text == "Profile ID"
+    assert good.profile_id.flags.required and not good.code.flags.required
+    assert [c[0] for c in good.source_type.iter_choices()][1:] == [m.value for m in SourceType]
+
+
+def test_each_form_gets_its_own_meta_and_csrf_token_field(app):
+    with app.test_request_context():
+        with_csrf = ShareForm(formdata=None)
+        without = ShareForm(formdata=None, meta={"csrf": False})
+        again = ShareForm(formdata=None)
+    assert "csrf_token" in with_csrf and "csrf_token" not in without
+    assert with_csrf.profile_id.meta is with_csrf.meta
+    assert without.profile_id.meta is without.meta and without.meta.csrf is False
+    # The CSRF field is WTForms' own, bound to its form.
+    assert with_csrf.csrf_token is not again.csrf_token
+    assert with_csrf.csrf_token.csrf_impl is not again.csrf_token.csrf_impl

@@ -1,10 +1,11 @@
 """WTForms classes: the one validation for the HTML pages, the htmx preview and the JSON API.
 
-``fields`` holds the validators and field types, ``shares`` the share forms, and ``adapter``
-feeds the same forms from a JSON body.
+``base`` holds the base classes, ``fields`` the validators and field types, ``shares`` the
+share forms, and ``adapter`` feeds the same forms from a JSON body.
 """
 
 from .adapter import CONTRACT_ORDER, JSONFormData, field_errors, form_from_json, formdata_from_json
+from .base import FieldsBuiltOnce, Form, QueryForm
 from .fields import (
     BIGINT_MAX,
     INT_MAX,
@@ -46,8 +47,11 @@ __all__ = [
     "EnumSelectField",
     "ExpiryForm",
     "ExpiryPreview",
+    "FieldsBuiltOnce",
+    "Form",
     "JSONFormData",
     "LinesField",
+    "QueryForm",
     "ShareEditForm",
     "ShareForm",
     "TimezoneField",

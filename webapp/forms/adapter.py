@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, Field
 
 from ..models import BODY_FIELDS
+from .base import Form
 from .fields import DigitsIntegerField, EnumSelectField, LinesField, human
 
 
@@ -113,7 +113,7 @@ def form_from_json(form_cls, payload: dict, obj=None, data=None, **kwargs):
 CONTRACT_ORDER = BODY_FIELDS
 
 
-def field_errors(form: FlaskForm) -> dict[str, list[str]]:
+def field_errors(form: Form) -> dict[str, list[str]]:
     """Errors keyed by the contract's field names (the HTML names), in the contract's order."""
     found = {field_.name: list(field_.errors) for field_ in form if field_.errors}
     rank = {name: position for position, name in enumerate(CONTRACT_ORDER)}

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import DateTimeLocalInput
@@ -15,6 +14,7 @@ from wtforms.widgets import DateTimeLocalInput
 from .. import expiry
 from ..enums import PeriodType, SourceType
 from ..models import Share, utcnow
+from .base import Form
 from .fields import (
     BIGINT_MAX,
     INT_MAX,
@@ -46,7 +46,7 @@ class ExpiryPreview:
     now: datetime = field(default_factory=utcnow)
 
 
-class ExpiryForm(FlaskForm):
+class ExpiryForm(Form):
     """The fields that an edit may change; their expiry rules are shared with create."""
 
     code = StringField(
@@ -291,7 +291,7 @@ class ShareEditForm(ExpiryForm):
             return False
 
 
-class ClaimForm(FlaskForm):
+class ClaimForm(Form):
     """Claim a share: the claimer, the share's code (or handle) and optional meta."""
 
     profile_id = StringField(
