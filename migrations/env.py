@@ -18,7 +18,7 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    # Flask-SQLAlchemy 3: the app's engine, with tune_sqlite's connect hook.
+    # Flask-SQLAlchemy 3: the app's engine, with its SQLite connection class (webapp/sqlite.py).
     return current_app.extensions['migrate'].db.engine
 
 

@@ -64,17 +64,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     # audit registers itself: a flush listener.
-    from . import admin, api, audit, auth, cli, errors, ratelimit, templating, views  # noqa: F401
-    from .extensions import csrf, db, migrate, tune_sqlite
+    from . import admin, api, audit, auth, cli, errors, ratelimit, sqlite, templating, views  # noqa: F401
+    from .extensions import csrf, db, migrate
 
     ratelimit.init_app(app)  # first: a wrong rate stops the app before anything opens
+    sqlite.configure(app)
     db.init_app(app)
     # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices
     # a changed column type, not just added and dropped columns.
     migrate.init_app(
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
     )
-    tune_sqlite(app)
     csrf.init_app(app)
     errors.init_app(app)
     templating.init_app(app)

@@ -1,10 +1,9 @@
 """Extension objects, bound to the app in create_app()."""
 
-from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -24,19 +23,3 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
-
-
-def tune_sqlite(app: Flask) -> None:
-    """WAL and a busy timeout, so concurrent writers wait for each other instead of failing."""
-    with app.app_context():
-        engine = db.engine
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={app.config['SQLITE_BUSY_TIMEOUT_MS']}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()

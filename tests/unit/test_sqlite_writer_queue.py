@@ -1,0 +1,196 @@
+"""SQLite writers take turns (webapp/sqlite.py): a writer waits for the last one to commit,
+instead of finding the database busy, across threads and processes, and gives its turn back
+however its transaction ends."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sqlite3
+import threading
+
+import pytest
+
+from tests.conftest import make_app
+from webapp import sqlite
+from webapp.extensions import db
+
+#: Long enough that a test which should not wait would fail rather than pass slowly.
+PATIENCE = 10
+
+
+def connect(path, timeout=PATIENCE) -> sqlite.Connection:
+    """A connection whose SQLite busy timeout is 0: if two writers ever met inside SQLite, the
+    second would fail at once with "database is locked". Only the queue can make it wait."""
+    connection = sqlite.Connection(str(path), timeout=timeout, check_same_thread=False)
+    connection.execute("PRAGMA busy_timeout=0")
+    return connection
+
+
+@pytest.fixture
+def path(tmp_path):
+    path = tmp_path / "queue.sqlite3"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE rows (writer TEXT)")
+    return path
+
+
+def rows(path) -> list[str]:
+    with sqlite3.connect(path) as reader:
+        return [writer for (writer,) in reader.execute("SELECT writer FROM rows ORDER BY rowid")]
+
+
+def write_in_thread(path, name: str) -> tuple[threading.Thread, list]:
+    """Start a thread that inserts one row and commits; its errors land in the list."""
+    errors: list[Exception] = []
+
+    def write():
+        connection = connect(path)
+        try:
+            connection.execute("INSERT INTO rows VALUES (?)", (name,))
+            connection.commit()
+        except Exception as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return thread, errors
+
+
+def test_a_writer_waits_for_the_open_write_transaction_to_commit(path):
+    first = connect(path)
+    first.execute("INSERT INTO rows VALUES ('first')")
+    thread, errors = write_in_thread(path, "second")
+    thread.join(0.3)
+    assert thread.is_alive(), "the second writer should wait for its turn"
+    assert errors == []
+    first.commit()
+    thread.join(PATIENCE)
+    assert not thread.is_alive()
+    assert errors == []
+    assert rows(path) == ["first", "second"]
+    first.close()
+
+
+def test_many_threads_writing_at_once_all_succeed(path):
+    threads = [write_in_thread(path, f"writer-{number}") for number in range(12)]
+    for thread, _errors in threads:
+        thread.join(PATIENCE)
+    assert [errors for _thread, errors in threads] == [[]] * 12
+    assert sorted(rows(path)) == sorted(f"writer-{number}" for number in range(12))
+
+
+@pytest.mark.parametrize("end", ["rollback", "close"])
+def test_the_turn_is_given_back_however_the_transaction_ends(path, end):
+    first = connect(path)
+    first.execute("INSERT INTO rows VALUES ('undone')")
+    getattr(first, end)()
+    second = connect(path, timeout=0.5)
+    second.execute("INSERT INTO rows VALUES ('second')")
+    second.commit()
+    assert rows(path) == ["second"]
+    second.close()
+    if end == "rollback":
+        first.close()
+
+
+def test_reads_do_not_wait_for_a_writer(path):
+    writer = connect(path)
+    writer.execute("INSERT INTO rows VALUES ('pending')")
+    reader = connect(path, timeout=0.5)
+    assert reader.execute("SELECT count(*) FROM rows").fetchone() == (0,)
+    writer.commit()
+    assert reader.execute("SELECT count(*) FROM rows").fetchone() == (1,)
+    reader.close()
+    writer.close()
+
+
+def test_a_second_write_connection_on_the_same_thread_fails_instead_of_hanging(path):
+    """It could only wait for itself: after the timeout it fails as SQLite would."""
+    first = connect(path)
+    first.execute("INSERT INTO rows VALUES ('first')")
+    second = connect(path, timeout=0.3)
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        second.execute("INSERT INTO rows VALUES ('second')")
+    first.commit()
+    second.execute("INSERT INTO rows VALUES ('second')")
+    second.commit()
+    assert rows(path) == ["first", "second"]
+    first.close()
+    second.close()
+
+
+def _hold_a_write_transaction(path, holding, release):
+    connection = connect(path)
+    connection.execute("INSERT INTO rows VALUES ('other process')")
+    holding.set()
+    if release.wait(PATIENCE):
+        connection.commit()
+    connection.close()
+
+
+@pytest.fixture
+def other_process(path):
+    """A forked process that opens a write transaction and holds it until told."""
+    context = multiprocessing.get_context("fork")
+    holding, release = context.Event(), context.Event()
+    process = context.Process(target=_hold_a_write_transaction, args=(path, holding, release))
+    process.start()
+    assert holding.wait(PATIENCE)
+    yield process, release
+    if process.is_alive():
+        release.set()
+        process.join(PATIENCE)
+    if process.is_alive():  # a test failed before letting it finish
+        process.kill()
+        process.join()
+
+
+def test_processes_take_turns(path, other_process):
+    process, release = other_process
+    thread, errors = write_in_thread(path, "this process")
+    thread.join(0.3)
+    assert thread.is_alive(), "this process should wait for the other's transaction"
+    release.set()
+    thread.join(PATIENCE)
+    assert errors == []
+    assert rows(path) == ["other process", "this process"]
+
+
+def test_a_killed_process_leaves_no_lock_behind(path, other_process):
+    process, _release = other_process
+    os.kill(process.pid, signal.SIGKILL)
+    process.join(PATIENCE)
+    writer = connect(path, timeout=PATIENCE)
+    writer.execute("INSERT INTO rows VALUES ('after the kill')")
+    writer.commit()
+    writer.close()
+    assert rows(path) == ["after the kill"]
+
+
+def test_the_app_connects_through_the_queue_in_wal_mode(tmp_path):
+    app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'app.sqlite3'}")
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            assert isinstance(raw.driver_connection, sqlite.Connection)
+            assert raw.driver_connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert raw.driver_connection.execute("PRAGMA synchronous").fetchone() == (1,)
+            busy = app.config["SQLITE_BUSY_TIMEOUT_MS"]
+            assert raw.driver_connection.execute("PRAGMA busy_timeout").fetchone() == (busy,)
+        finally:
+            raw.close()
+        db.engine.dispose()
+
+
+def test_an_in_memory_database_has_no_queue():
+    connection = sqlite.Connection(":memory:")
+    connection.execute("CREATE TABLE rows (writer TEXT)")
+    connection.execute("INSERT INTO rows VALUES ('only')")
+    connection.commit()
+    assert connection.execute("SELECT writer FROM rows").fetchall() == [("only",)]
+    assert sqlite.WriterQueue.of(":memory:") is None
+    connection.close()

@@ -1,0 +1,149 @@
+"""SQLite for a web server: WAL, a busy timeout, and write transactions that take turns.
+
+SQLite lets one connection write at a time. A writer that finds the database busy polls it,
+sleeping 1, 2, 5, 10 ms and longer between tries, so under load the write lock often sits free
+while every waiter sleeps. Here a connection first takes its database's ``WriterQueue`` when it
+starts to write and gives it back when its transaction ends; the next writer, blocked rather than
+asleep, starts the moment the last one commits. The queue is a thread lock within a process and
+an ``flock`` on ``<database>-lock`` between processes, so every worker and server on the machine
+takes its turn (SQLite works on one machine only, so that is all of them).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+
+from flask import Flask
+
+#: The statements before which sqlite3 opens a transaction (the rest run outside one).
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class WriterQueue:
+    """The turn to write to one database file, shared by every connection on this machine."""
+
+    _queues: dict[tuple[int, str], WriterQueue] = {}
+    _queues_lock = threading.Lock()
+
+    def __init__(self, path: str):
+        self.lock_path = f"{path}-lock"
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+
+    @classmethod
+    def of(cls, database: str) -> WriterQueue | None:
+        """The queue of a database file; None for an in-memory database or a ``file:`` URI,
+        which keep SQLite's own waiting."""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            return None
+        # Per process: a forked child must not share its parent's lock file descriptor.
+        key = (os.getpid(), os.path.realpath(database))
+        with cls._queues_lock:
+            queue = cls._queues.get(key)
+            if queue is None:
+                queue = cls._queues[key] = cls(key[1])
+        return queue
+
+    def join(self, timeout: float) -> None:
+        """Wait for this thread's turn: first among this process's threads, then among
+        processes.
+
+        A wait within the process longer than ``timeout`` fails as SQLite would, so a thread
+        that writes on a second connection while its first holds the turn gets an error, not a
+        hang. The wait for another process has no timeout: its transaction ends in a commit, a
+        rollback or its death, and gunicorn's worker timeout bounds a stuck request.
+        """
+        if not self._thread_lock.acquire(timeout=timeout):
+            raise sqlite3.OperationalError("database is locked")
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            # Blocks until the other process's transaction ends (the kernel drops the lock of a
+            # process that dies); the thread lock keeps it to one waiter per process.
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def leave(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+
+class Connection(sqlite3.Connection):
+    """The app's sqlite3 connections: WAL, so that readers never wait for the writer; commits
+    without an fsync (a power cut may lose the last ones, never corrupt the file); and a turn in
+    the ``WriterQueue`` before each write transaction."""
+
+    def __init__(self, database, timeout=5.0, *args, **kwargs):
+        super().__init__(database, timeout, *args, **kwargs)
+        self._queue = WriterQueue.of(os.fsdecode(database))
+        self._timeout = timeout
+        self._writing = False
+        self.execute("PRAGMA journal_mode=WAL")
+        self.execute("PRAGMA synchronous=NORMAL")
+
+    def cursor(self, factory=None):
+        return super().cursor(factory or Cursor)
+
+    # sqlite3's shortcuts make a plain cursor: go through ours.
+    def execute(self, sql, parameters=(), /):
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql, seq_of_parameters, /):
+        return self.cursor().executemany(sql, seq_of_parameters)
+
+    def before(self, sql: str) -> None:
+        """Join the queue before the first write of a transaction."""
+        if self._queue is None or self._writing:
+            return
+        if sql.lstrip()[:7].upper().startswith(_WRITES):
+            self._queue.join(self._timeout)
+            self._writing = True
+
+    def _done(self) -> None:
+        if self._writing:
+            self._writing = False
+            self._queue.leave()
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            self._done()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self._done()
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self._done()
+
+
+class Cursor(sqlite3.Cursor):
+    def execute(self, sql, parameters=(), /):
+        self.connection.before(sql)
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql, seq_of_parameters, /):
+        self.connection.before(sql)
+        return super().executemany(sql, seq_of_parameters)
+
+
+def configure(app: Flask) -> None:
+    """Engine options for a SQLite database; set before the engine is made."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    connect_args = options.setdefault("connect_args", {})
+    connect_args.setdefault("factory", Connection)
+    # sqlite3's timeout is SQLite's busy timeout, and the queue's wait within a process.
+    connect_args.setdefault("timeout", app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
