@@ -9,6 +9,7 @@ from __future__ import annotations
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
 
+from . import ratelimit
 from .enums import PeriodType, Role, SourceType
 from .forms import (
     CONTRACT_ORDER,
@@ -230,11 +231,9 @@ ERRORS = {
     "429": {"$ref": "#/components/responses/TooManyRequests"},
 }
 _COUNT = {"schema": {"type": "integer", "minimum": 0}}
-#: What every counted response says about the token's rate limit (ratelimit.headers).
+#: What every counted response says about the token's rate limit.
 RATE_LIMIT_HEADERS = {
-    "X-RateLimit-Limit": {"description": "Requests allowed per window.", **_COUNT},
-    "X-RateLimit-Remaining": {"description": "Requests left in this window.", **_COUNT},
-    "X-RateLimit-Reset": {"description": "When this window ends (epoch seconds).", **_COUNT},
+    name: {"description": about, **_COUNT} for name, about in ratelimit.HEADERS.items()
 }
 
 

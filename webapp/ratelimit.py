@@ -102,12 +102,21 @@ def _seconds_until(moment: datetime) -> int:
     return max(1, math.ceil((moment - utcnow()).total_seconds()))
 
 
+#: The headers of every API response that counted, and what they say (the OpenAPI document
+#: declares them from here).
+HEADERS = {
+    "X-RateLimit-Limit": "Requests allowed per window.",
+    "X-RateLimit-Remaining": "Requests left in this window.",
+    "X-RateLimit-Reset": "When this window ends (epoch seconds).",
+}
+
+
 def headers(response):
     """What a script needs to pace itself, on every API response that counted."""
     counted = g.get("rate_limit")
     if counted is not None:
         rate, hits, ends = counted
-        response.headers.add("X-RateLimit-Limit", str(rate.hits))
-        response.headers.add("X-RateLimit-Remaining", str(max(0, rate.hits - hits)))
-        response.headers.add("X-RateLimit-Reset", str(math.ceil(ends.timestamp())))
+        values = (rate.hits, max(0, rate.hits - hits), math.ceil(ends.timestamp()))
+        for name, value in zip(HEADERS, values, strict=True):
+            response.headers.add(name, str(value))
     return response
