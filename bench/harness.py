@@ -1,8 +1,8 @@
 """The bench's plumbing: a scratch directory, gunicorn servers, a keep-alive client, statistics.
 
-Every server is ``python -m gunicorn`` in a session of its own, so it and its workers form one
-process group; ``Workspace.close`` (also run at exit and on SIGINT/SIGTERM) stops every group it
-started and removes the scratch directory.
+Every server is the live tests' ``Gunicorn``: ``python -m gunicorn`` in a session of its own, so
+it and its workers form one process group. ``Workspace.close`` (also run at exit and on SIGINT/
+SIGTERM) stops every group it started and removes the scratch directory.
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ import secrets
 import select
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
+
+from tests.live.helpers import Gunicorn, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = "webapp:create_app()"
@@ -36,43 +36,6 @@ BASELINE_APP = "bench.baseline_app:create_app()"
 STAFF_EMAIL = "bench@example.com"
 STAFF_PASSWORD = "bench-password-" + secrets.token_hex(8)
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _group_members(pgid: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
-        if int(pgrp) == pgid and state not in "ZX":
-            members.append(int(entry.name))
-    return members
-
-
-def children(pid: int) -> list[int]:
-    """The live child processes of ``pid`` (gunicorn's workers)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-        if int(ppid) == pid and state not in "ZX":
-            found.append(int(entry.name))
-    return found
 
 
 def proc_status_kb(pid: int, key: str) -> int:
@@ -83,98 +46,19 @@ def proc_status_kb(pid: int, key: str) -> int:
     raise KeyError(key)
 
 
-class Server:
-    """One gunicorn master and its workers, on a free loopback port."""
+class Server(Gunicorn):
+    """A server of this workspace: logs in its directory, stopped by ``Workspace.close``."""
 
     def __init__(self, ws: Workspace, name: str, app: str, env: dict, workers=2, threads=8):
-        self.ws, self.name, self.app, self.env = ws, name, app, env
-        self.workers, self.threads = workers, threads
-        self.port = free_port()
-        self.log_path = ws.dir / f"{name}.log"
-        self.process: subprocess.Popen | None = None
+        super().__init__(free_port(), env, ws.dir, workers, threads, app=app, name=name)
+        ws.servers.append(self)
 
     def start(self, timeout: float = 30) -> Server:
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            # make serve's settings; only the address, sizes and app differ.
-            "--config",
-            str(ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.workers),
-            "--threads",
-            str(self.threads),
-            self.app,
-        ]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.ws.servers.append(self)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                client = Client(self.port, timeout=2)
-                status = client.get("/healthz").status
-                client.close()
-                if status == 200 and len(self.worker_pids()) == self.workers:
-                    return self
-            except (OSError, http.client.HTTPException):
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{self.name}: gunicorn did not start:\n{self.log_tail()}")
-            time.sleep(0.1)
-
-    def worker_pids(self) -> list[int]:
-        return children(self.process.pid) if self.process else []
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def error_lines(self) -> list[str]:
-        marks = ("Traceback", "[ERROR]", "[CRITICAL]", "ERROR in ", "WORKER TIMEOUT")
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return []
-        return [line for line in text.splitlines() if any(m in line for m in marks)]
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        pgid = self.process.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=15)
-        deadline = time.monotonic() + 10
-        while _group_members(pgid) and time.monotonic() < deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
-            time.sleep(0.05)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
-        self.process = None
-
-    def __enter__(self) -> Server:
+        status, body = super().start(timeout)
+        if status != 200:
+            self.stop()
+            raise RuntimeError(f"{self.name}: /healthz answered {status} {body}")
         return self
-
-    def __exit__(self, *_exc) -> None:
-        self.stop()
 
 
 @dataclass

@@ -122,7 +122,7 @@ def create_throughput(
                 runs[name].append(run_load(make, seconds / turns, step))
         results = {name: LoadResult.combined(parts) for name, parts in runs.items()}
         for name, server in servers.items():
-            results[name].samples += server.error_lines()[:3]
+            results[name].samples += server.log_errors()[:3]
     for database in databases.values():
         database.unlink()
     base, app = results["baseline"], results["app"]
@@ -419,7 +419,7 @@ def export(ws: Workspace, count: int) -> list[Row]:
         poller.join()
         peak[0] = max(peak[0], proc_status_kb(worker, "VmRSS"))
         hwm_after = proc_status_kb(worker, "VmHWM")
-        errors = server.error_lines()
+        errors = server.log_errors()
     database.unlink()
     growth_mb = (peak[0] - rss_before) / 1024
     hwm_growth = max(0, hwm_after - hwm_before) / 1024
@@ -552,7 +552,7 @@ def mixed(ws: Workspace, seeded: int, clients: int, seconds: float) -> list[Row]
 
         log(f"mixed load: {clients} clients for {seconds:.0f} s")
         result = run_load(pool, seconds, step)
-        server_errors = server.error_lines()
+        server_errors = server.log_errors()
     database.unlink()
     operations = ", ".join(f"{name} {count}" for name, count in sorted(result.operations.items()))
     notes = f"{result.rate:.0f} req/s, p99 {result.p99_ms():.0f} ms; {operations}"

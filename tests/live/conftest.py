@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,10 @@ import urllib.request
 import pytest
 
 from tests.conftest import TEST_SECRET, make_app
-from tests.live.helpers import Gunicorn
+from tests.live.helpers import Gunicorn, free_port
 from webapp.enums import Role
 from webapp.extensions import db
 from webapp.models import ApiToken
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_env(app, tmp_path, **extra: str) -> dict[str, str]:

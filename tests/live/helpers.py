@@ -1,4 +1,7 @@
-"""gunicorn in a subprocess of its own process group, and a small JSON client for it."""
+"""gunicorn in a subprocess of its own process group, and a small JSON client for it.
+
+The benchmarks (``bench/harness.py``) run their servers with the same ``Gunicorn``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,9 +19,15 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ERROR_MARKS = ("Traceback", "[ERROR]", "[CRITICAL]", "ERROR in ")
+ERROR_MARKS = ("Traceback", "[ERROR]", "[CRITICAL]", "ERROR in ", "WORKER TIMEOUT")
 #: What a client sees when the server goes away under it: refused, reset, cut short.
 NO_ANSWER = (OSError, http.client.HTTPException)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def call(
@@ -68,22 +78,33 @@ def group_members(pgid: int) -> list[int]:
 
 
 class Gunicorn:
-    """``gunicorn 'webapp:create_app()'`` as `make serve` runs it, on a port of its own.
+    """``gunicorn 'webapp:create_app()'`` (or another ``app``) as `make serve` runs it, on a
+    port of its own.
 
     The master leads a new session, so it and its workers form one process group that
     ``stop`` and ``kill_master`` can account for, whatever happens to the master.
     """
 
-    def __init__(self, port: int, env: dict[str, str], logs: Path, workers=2, threads=8):
+    def __init__(
+        self,
+        port: int,
+        env: dict[str, str],
+        logs: Path,
+        workers=2,
+        threads=8,
+        app: str | None = None,
+        name: str = "gunicorn",
+    ):
         self.port, self.env, self.logs = port, env, logs
         self.workers, self.threads = workers, threads
+        self.app, self.name = app, name
         self.base = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
     @property
     def log_path(self) -> Path:
-        return self.logs / f"gunicorn-{self.starts}.log"
+        return self.logs / f"{self.name}-{self.starts}.log"
 
     def log(self) -> str:
         """Everything this run of gunicorn wrote: its own log, the access log, app errors."""
@@ -93,7 +114,8 @@ class Gunicorn:
         return [line for line in self.log().splitlines() if any(m in line for m in ERROR_MARKS)]
 
     def start(self, timeout: float = 20) -> tuple[int, dict]:
-        """Start gunicorn and wait for /healthz to answer; returns that answer."""
+        """Start gunicorn and wait for /healthz to answer and every worker to be up; returns
+        that answer."""
         assert self.process is None, "already running"
         self.starts += 1
         with self.log_path.open("wb") as log:
@@ -114,6 +136,7 @@ class Gunicorn:
                     # The default format, plus the worker's pid: which process answered.
                     "--access-logformat",
                     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s',
+                    *([self.app] if self.app else []),  # else gunicorn.conf.py's wsgi_app
                 ],
                 cwd=ROOT,
                 env=self.env,
@@ -126,17 +149,21 @@ class Gunicorn:
             )
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                return call(self.base, None, "GET", "/healthz", timeout=2)
-            except NO_ANSWER:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"gunicorn did not start:\n{self.log()[-3000:]}") from None
-                time.sleep(0.1)
+            with contextlib.suppress(*NO_ANSWER):
+                answer = call(self.base, None, "GET", "/healthz", timeout=2)
+                if len(self.worker_pids()) == self.workers:
+                    return answer
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name} did not start:\n{self.log()[-3000:]}")
+            time.sleep(0.1)
 
     def members(self) -> list[int]:
         """The live master and workers of the current run."""
         return group_members(self.process.pid) if self.process else []
+
+    def worker_pids(self) -> list[int]:
+        return [pid for pid in self.members() if pid != self.process.pid]
 
     def kill_master(self, linger: float = 5) -> list[int]:
         """SIGKILL the master alone, as a crash would; returns the workers that outlived it.
@@ -189,3 +216,9 @@ class Gunicorn:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"process group {pgid} would not die: {group_members(pgid)}")
             time.sleep(0.05)
+
+    def __enter__(self) -> Gunicorn:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()

@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from tests.conftest import STAFF_PASSWORD, add_staff, make_app
-from tests.live.conftest import free_port, server_env
-from tests.live.helpers import Gunicorn
+from tests.live.conftest import server_env
+from tests.live.helpers import Gunicorn, free_port
 from webapp.enums import Role
 from webapp.extensions import db
 from webapp.models import ApiToken
