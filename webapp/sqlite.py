@@ -105,7 +105,7 @@ class Connection(sqlite3.Connection):
             self._writing = True
 
     def _done(self) -> None:
-        if self._writing:
+        if getattr(self, "_writing", False):  # False too when __init__ failed
             self._writing = False
             self._queue.leave()
 
@@ -126,6 +126,11 @@ class Connection(sqlite3.Connection):
             super().close()
         finally:
             self._done()
+
+    def __del__(self):
+        # A connection dropped mid-transaction without a close (SQLite rolls it back) must not
+        # keep the turn, or every later writer of this process would wait for it in vain.
+        self._done()
 
 
 class Cursor(sqlite3.Cursor):

@@ -4,6 +4,7 @@ however its transaction ends."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -95,6 +96,18 @@ def test_the_turn_is_given_back_however_the_transaction_ends(path, end):
     second.close()
     if end == "rollback":
         first.close()
+
+
+def test_a_connection_dropped_mid_transaction_gives_its_turn_back(path):
+    first = connect(path)
+    first.execute("INSERT INTO rows VALUES ('dropped')")
+    del first
+    gc.collect()
+    second = connect(path, timeout=0.5)
+    second.execute("INSERT INTO rows VALUES ('second')")
+    second.commit()
+    assert rows(path) == ["second"]
+    second.close()
 
 
 def test_reads_do_not_wait_for_a_writer(path):
