@@ -16,7 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from tests import database
 from webapp import create_app
-from webapp.enums import Role
+from webapp.enums import Role, SourceType
 from webapp.extensions import db
 from webapp.models import ApiToken, Share, Staff
 
@@ -164,6 +164,36 @@ def api(client, token):
             return call
 
     return Api()
+
+
+#: A minimal share, for tests that store shares straight into the database.
+SHARE_DEFAULTS = {
+    "profile_id": "owner-1",
+    "source_type": SourceType.REWARD,
+    "source_id": 42,
+    "timezone": "UTC",
+    "quantity": 1,
+    "remaining_quantity": 1,
+    "is_cloneable": False,
+}
+
+
+def store_shares(app, *rows: dict) -> list[int]:
+    """Insert shares straight into the database (``SHARE_DEFAULTS`` filled in); their ids."""
+    with app.app_context():
+        shares = [Share(**{**SHARE_DEFAULTS, **row}) for row in rows]
+        db.session.add_all(shares)
+        db.session.commit()
+        return [share.id for share in shares]
+
+
+def share_row(app, share_id: int) -> dict | None:
+    """The share's row as column values, or None when it is gone."""
+    with app.app_context():
+        share = db.session.get(Share, share_id)
+        if share is None:
+            return None
+        return {column.key: getattr(share, column.key) for column in Share.__table__.columns}
 
 
 def share_count(app) -> int:

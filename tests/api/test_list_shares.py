@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from tests.conftest import assert_invalid, share_count
+from tests.conftest import assert_invalid, share_count, store_shares
 from webapp.enums import PeriodType, SourceType
 from webapp.extensions import db
 from webapp.models import Share, utcnow
@@ -28,21 +28,8 @@ BASE = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def add_shares(app, *rows: dict) -> list[int]:
-    """Insert shares straight into the DB (defaults filled in) and return their ids in order."""
-    defaults = {
-        "profile_id": "owner",
-        "source_type": SourceType.REWARD,
-        "source_id": 1,
-        "timezone": "UTC",
-        "quantity": 1,
-        "remaining_quantity": 1,
-        "is_cloneable": False,
-    }
-    with app.app_context():
-        shares = [Share(**{**defaults, **row}) for row in rows]
-        db.session.add_all(shares)
-        db.session.commit()
-        return [share.id for share in shares]
+    """Store shares (of profile ``owner``, source 1 unless a row says otherwise); their ids."""
+    return store_shares(app, *({"profile_id": "owner", "source_id": 1, **row} for row in rows))
 
 
 def listing(api, query: str = "") -> dict:

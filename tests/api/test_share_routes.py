@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import assert_invalid, share_count
+from tests.conftest import assert_invalid, share_count, share_row, store_shares
 from webapp.enums import PeriodType, SourceType
 from webapp.expiry import to_utc_z
 from webapp.extensions import db
-from webapp.models import Share, ShareClaim, utcnow
+from webapp.models import ShareClaim, utcnow
 
 URL = "/api/v3/shares"
 MELBOURNE = "Australia/Melbourne"
@@ -32,33 +32,11 @@ EXPLICIT = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def add_share(app, **values) -> int:
-    """Insert one share straight into the DB and return its id."""
-    row = {
-        "profile_id": "owner-1",
-        "source_type": SourceType.REWARD,
-        "source_id": 42,
-        "timezone": MELBOURNE,
-        "quantity": 1,
-        "remaining_quantity": 1,
-        "is_cloneable": False,
-        "created_at": CREATED,
-        "updated_at": CREATED,
-        **values,
-    }
-    with app.app_context():
-        share = Share(**row)
-        db.session.add(share)
-        db.session.commit()
-        return share.id
-
-
-def stored(app, share_id: int) -> dict | None:
-    """The share's row as column values, or None when it is gone."""
-    with app.app_context():
-        share = db.session.get(Share, share_id)
-        if share is None:
-            return None
-        return {column.key: getattr(share, column.key) for column in Share.__table__.columns}
+    """Store one share, in Melbourne and created at CREATED unless ``values`` say otherwise."""
+    (share_id,) = store_shares(
+        app, {"timezone": MELBOURNE, "created_at": CREATED, "updated_at": CREATED, **values}
+    )
+    return share_id
 
 
 def claim_rows(app, share_id: int | None = None) -> list[dict]:
@@ -99,7 +77,7 @@ def test_get_one_returns_the_share_object(app, api):
     assert set(body) == {"data"}
     data = body["data"]
     assert set(data) == SHARE_KEYS
-    row = stored(app, share_id)
+    row = share_row(app, share_id)
     assert data == {
         "id": share_id,
         "profile_id": "owner-1",
@@ -140,7 +118,7 @@ def test_put_changes_only_the_editable_fields(app, api):
     share_id = add_share(
         app, code="OLD", period=2, period_type=PeriodType.WEEKS, meta=["old"], is_cloneable=False
     )
-    before = stored(app, share_id)
+    before = share_row(app, share_id)
     body = {
         "code": "NEW",
         "period": 30,
@@ -167,7 +145,7 @@ def test_put_changes_only_the_editable_fields(app, api):
     assert response.status_code == 200, response.get_json()
     data = response.get_json()["data"]
     assert set(response.get_json()) == {"data"} and set(data) == SHARE_KEYS
-    after = stored(app, share_id)
+    after = share_row(app, share_id)
     assert (after["code"], after["period"], after["period_type"]) == ("NEW", 30, PeriodType.DAYS)
     assert after["absolute_expiry"] == "ignored-for-days"
     assert after["meta"] == ["x", "y"]
@@ -215,12 +193,12 @@ def test_put_absent_fields_keep_their_value(app, api, body, changed):
         expires_at=EXPLICIT,
         meta=["keep"],
     )
-    before = stored(app, share_id)
+    before = share_row(app, share_id)
 
     response = api.put(f"{URL}/{share_id}", json=body)
 
     assert response.status_code == 200, response.get_json()
-    after = stored(app, share_id)
+    after = share_row(app, share_id)
     for name in ("code", "period", "period_type", "absolute_expiry", "expires_at", "meta"):
         assert after[name] == changed.get(name, before[name]), name
     assert response.get_json()["data"]["expires_at"] == "2030-01-01T00:00:00Z"
@@ -376,7 +354,7 @@ def test_put_expiry_rule_7(app, api, initial, body, expected):
         absolute_expiry,
         expires_at,
     )
-    row = stored(app, share_id)
+    row = share_row(app, share_id)
     assert row["period"] == period
     assert row["period_type"] == (PeriodType(period_type) if period_type else None)
     assert row["absolute_expiry"] == absolute_expiry
@@ -392,7 +370,7 @@ def test_put_recomputes_from_the_creation_day_in_the_share_zone(app, api):
 
     assert response.status_code == 200
     assert response.get_json()["data"]["expires_at"] == "2026-12-01T12:59:59Z"
-    assert to_utc_z(stored(app, share_id)["expires_at"]) == "2026-12-01T12:59:59Z"
+    assert to_utc_z(share_row(app, share_id)["expires_at"]) == "2026-12-01T12:59:59Z"
 
 
 def test_put_counts_from_creation_not_from_now(app, api):
@@ -504,10 +482,10 @@ def test_put_validation_names_every_bad_field_and_changes_nothing(app, api, body
         expires_at=datetime(2026, 12, 13, 12, 59, 59, tzinfo=UTC),
         meta=["keep"],
     )
-    before = stored(app, share_id)
+    before = share_row(app, share_id)
 
     assert_ordered_invalid(api.put(f"{URL}/{share_id}", json=body), errors)
-    assert stored(app, share_id) == before
+    assert share_row(app, share_id) == before
     assert share_count(app) == 1
 
 
@@ -543,10 +521,10 @@ def test_put_with_a_new_expires_at_still_checks_the_period_fields(app, api, body
     Otherwise the share keeps fields that no later edit can recompute from.
     """
     share_id = add_share(app, **TWO_WEEKS)
-    before = stored(app, share_id)
+    before = share_row(app, share_id)
 
     assert_ordered_invalid(api.put(f"{URL}/{share_id}", json=body), errors)
-    assert stored(app, share_id) == before
+    assert share_row(app, share_id) == before
     # The share stays editable.
     assert api.put(f"{URL}/{share_id}", json={"code": "NEW"}).status_code == 200
 
@@ -591,25 +569,25 @@ def test_put_with_a_new_expires_at_still_checks_the_period_fields(app, api, body
 )
 def test_put_refusals_change_nothing(app, api, kwargs, status, message):
     share_id = add_share(app, code="KEEP")
-    before = stored(app, share_id)
+    before = share_row(app, share_id)
 
     response = api.put(f"{URL}/{share_id}", **kwargs)
 
     assert response.status_code == status
     assert response.mimetype == "application/json"
     assert response.get_json() == {"message": message}
-    assert stored(app, share_id) == before
+    assert share_row(app, share_id) == before
 
 
 def test_put_missing_share_is_404(app, api):
     share_id = add_share(app, code="KEEP")
-    before = stored(app, share_id)
+    before = share_row(app, share_id)
 
     response = api.put(f"{URL}/{share_id + 1}", json={"code": "NEW"})
 
     assert response.status_code == 404
     assert response.get_json() == {"message": "Not found."}
-    assert stored(app, share_id) == before
+    assert share_row(app, share_id) == before
 
 
 # --- DELETE --------------------------------------------------------------------------------
@@ -623,8 +601,8 @@ def test_delete_is_204_with_an_empty_body_and_the_row_is_gone(app, api):
 
     assert response.status_code == 204
     assert response.data == b""
-    assert stored(app, share_id) is None
-    assert stored(app, other) is not None
+    assert share_row(app, share_id) is None
+    assert share_row(app, other) is not None
     assert api.get(f"{URL}/{share_id}").status_code == 404
     again = api.delete(f"{URL}/{share_id}")
     assert again.status_code == 404
@@ -646,7 +624,7 @@ def test_delete_keeps_the_claim_records(app, api):
         source_type=SourceType.BENEFIT,
         source_id=77,
     )
-    handle = stored(app, share_id)["handle"]
+    handle = share_row(app, share_id)["handle"]
     for claimer in ("claimer-1", "claimer-2"):
         response = api.post(
             f"{URL}/{share_id}/claim", json={"profile_id": claimer, "code": "C", "meta": ["k"]}
@@ -677,7 +655,7 @@ def test_delete_needs_a_token(app, client):
     response = client.delete(f"{URL}/{share_id}")
 
     assert response.status_code == 401
-    assert stored(app, share_id) is not None
+    assert share_row(app, share_id) is not None
 
 
 # --- claim ---------------------------------------------------------------------------------
@@ -716,12 +694,12 @@ def test_claim_returns_the_share_claim(app, api, cloneable):
     assert data["meta"] == ["via:test"]
     for key in ("claimed_at", "created_at", "updated_at"):
         assert UTC_Z_SECOND.fullmatch(data[key]), data[key]
-    assert stored(app, share_id)["remaining_quantity"] == (2 if cloneable else 0)
+    assert share_row(app, share_id)["remaining_quantity"] == (2 if cloneable else 0)
     rows = claim_rows(app)
     assert len(rows) == 1
     row = rows[0]
     assert row["id"] == data["id"]
-    assert row["share_handle"] == stored(app, share_id)["handle"]
+    assert row["share_handle"] == share_row(app, share_id)["handle"]
     assert row["profile_id"] == "claimer-9" and row["share_profile_id"] == "owner-1"
     assert row["created_source_type"] is SourceType.LIST_ITEM and row["created_source_id"] == 5150
     assert row["is_cloned"] is cloneable
@@ -747,19 +725,19 @@ def test_unlimited_stays_unlimited(app, api):
     for n in range(3):
         response = claim(api, share_id, profile_id=f"c-{n}", code="C")
         assert response.status_code == 201
-        assert stored(app, share_id)["remaining_quantity"] is None
+        assert share_row(app, share_id)["remaining_quantity"] is None
     assert len(claim_rows(app, share_id)) == 3
     assert api.get(f"{URL}/{share_id}").get_json()["data"]["remaining_quantity"] is None
 
 
 def test_claim_with_the_handle_when_the_share_has_no_code(app, api):
     share_id = add_share(app, code=None)
-    handle = stored(app, share_id)["handle"]
+    handle = share_row(app, share_id)["handle"]
 
     response = claim(api, share_id, profile_id="claimer", code=handle)
 
     assert response.status_code == 201
-    assert stored(app, share_id)["remaining_quantity"] == 0
+    assert share_row(app, share_id)["remaining_quantity"] == 0
     assert len(claim_rows(app)) == 1
 
 
@@ -772,7 +750,7 @@ def test_cloneable_share_counts_down_to_zero_then_refuses(app, api):
         claim(api, share_id, profile_id="c", code="C"),
         {"share": ["The share has no claims left."]},
     )
-    assert stored(app, share_id)["remaining_quantity"] == 0
+    assert share_row(app, share_id)["remaining_quantity"] == 0
     assert [row["profile_id"] for row in claim_rows(app)] == ["a", "b"]
 
 
@@ -791,7 +769,7 @@ def test_non_cloneable_share_is_claimed_once_only(app, api):
     assert first.get_json()["data"]["is_cloned"] is False
     assert_ordered_invalid(second, {"share": ["The share has no claims left."]})
     assert_ordered_invalid(again, {"share": ["The share has no claims left."]})
-    assert stored(app, share_id)["remaining_quantity"] == 0
+    assert share_row(app, share_id)["remaining_quantity"] == 0
     assert [row["profile_id"] for row in claim_rows(app)] == ["first"]
 
 
@@ -857,15 +835,15 @@ PAST = datetime(2026, 1, 1, tzinfo=UTC)
 )
 def test_refused_claims_change_nothing(app, api, share, body, errors):
     share_id = add_share(app, **share)
-    handle = stored(app, share_id)["handle"]
+    handle = share_row(app, share_id)["handle"]
     body = {
         key: value.replace("HANDLE-PREFIX", handle[:-1]).replace("HANDLE", handle)
         for key, value in body.items()
     }
-    before = stored(app, share_id)
+    before = share_row(app, share_id)
 
     assert_ordered_invalid(claim(api, share_id, **body), errors)
-    assert stored(app, share_id) == before
+    assert share_row(app, share_id) == before
     assert claim_rows(app) == []
 
 
@@ -906,10 +884,10 @@ def test_refused_claims_change_nothing(app, api, share, body, errors):
 )
 def test_claim_body_validation(app, api, body, errors):
     share_id = add_share(app, code="C")
-    before = stored(app, share_id)
+    before = share_row(app, share_id)
 
     assert_ordered_invalid(claim(api, share_id, **body), errors)
-    assert stored(app, share_id) == before
+    assert share_row(app, share_id) == before
     assert claim_rows(app) == []
 
 
@@ -924,13 +902,13 @@ def test_claim_body_validation(app, api, body, errors):
 )
 def test_claim_transport_refusals(app, api, kwargs, status):
     share_id = add_share(app, code="C")
-    before = stored(app, share_id)
+    before = share_row(app, share_id)
 
     response = api.post(f"{URL}/{share_id}/claim", **kwargs)
 
     assert response.status_code == status
     assert set(response.get_json()) == {"message"}
-    assert stored(app, share_id) == before
+    assert share_row(app, share_id) == before
     assert claim_rows(app) == []
 
 

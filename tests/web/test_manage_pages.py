@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import share_count
+from tests.conftest import share_count, share_row, store_shares
 from webapp.enums import PeriodType, SourceType
 from webapp.expiry import to_utc_z
 from webapp.extensions import db
@@ -35,22 +35,8 @@ NOT_FOUND = "There is no page here. The share may have been deleted, or the addr
 
 
 def add_share(app, **values) -> int:
-    """Insert one share straight into the DB and return its id."""
-    row = {
-        "profile_id": "owner-1",
-        "source_type": SourceType.REWARD,
-        "source_id": 42,
-        "timezone": "UTC",
-        "quantity": 1,
-        "remaining_quantity": 1,
-        "is_cloneable": False,
-        **values,
-    }
-    with app.app_context():
-        share = Share(**row)
-        db.session.add(share)
-        db.session.commit()
-        return share.id
+    (share_id,) = store_shares(app, values)
+    return share_id
 
 
 def add_claim(app, share_id: int, profile_id: str, meta=None) -> None:
@@ -71,14 +57,6 @@ def add_claim(app, share_id: int, profile_id: str, meta=None) -> None:
         db.session.commit()
 
 
-def stored(app, share_id: int) -> dict | None:
-    with app.app_context():
-        share = db.session.get(Share, share_id)
-        if share is None:
-            return None
-        return {column.key: getattr(share, column.key) for column in Share.__table__.columns}
-
-
 def claim_rows(app) -> list[dict]:
     with app.app_context():
         return [
@@ -88,7 +66,7 @@ def claim_rows(app) -> list[dict]:
 
 
 def handle_of(app, share_id: int) -> str:
-    return stored(app, share_id)["handle"]
+    return share_row(app, share_id)["handle"]
 
 
 def csrf_token(client, path: str = "/shares") -> str:
@@ -785,7 +763,7 @@ def test_edit_page_shows_an_explicit_expiry_in_the_share_zone(app, client):
 def test_valid_edit_redirects_changes_the_row_and_flashes(
     app, client, melbourne_share, changes, expected
 ):
-    before = stored(app, melbourne_share)
+    before = share_row(app, melbourne_share)
     token = csrf_token(client, f"/shares/{melbourne_share}/edit")
 
     response = client.post(
@@ -794,7 +772,7 @@ def test_valid_edit_redirects_changes_the_row_and_flashes(
 
     assert response.status_code == 302
     assert response.headers["Location"] == f"/shares/{melbourne_share}"
-    after = stored(app, melbourne_share)
+    after = share_row(app, melbourne_share)
     code, period, period_type, absolute_expiry, expires_at, meta = expected
     assert after["code"] == code
     assert after["period"] == period
@@ -828,7 +806,7 @@ def test_reposting_an_explicit_expiry_unchanged_keeps_it(app, client):
     )
 
     assert response.status_code == 302
-    after = stored(app, share_id)
+    after = share_row(app, share_id)
     assert to_utc_z(after["expires_at"]) == "2030-01-01T00:00:00Z"
     assert after["code"] == "C"
 
@@ -856,7 +834,7 @@ def test_an_unchanged_explicit_expiry_in_a_repeated_dst_hour_keeps_its_instant(
     )
 
     assert response.status_code == 302
-    after = stored(app, share_id)
+    after = share_row(app, share_id)
     assert after["code"] == "NEW"
     assert after["expires_at"] == second_0230
 
@@ -874,7 +852,7 @@ def test_a_changed_explicit_expiry_in_a_repeated_hour_means_its_first_occurrence
     )
 
     assert response.status_code == 302
-    assert stored(app, share_id)["expires_at"] == datetime(2027, 4, 3, 15, 30, tzinfo=UTC)
+    assert share_row(app, share_id)["expires_at"] == datetime(2027, 4, 3, 15, 30, tzinfo=UTC)
 
 
 BAD_EXPIRES_AT = "The expires at field must be a valid ISO 8601 date-time."
@@ -921,7 +899,7 @@ BAD_EXPIRES_AT = "The expires at field must be a valid ISO 8601 date-time."
 def test_invalid_edit_is_422_with_inline_errors_and_changes_nothing(
     app, client, melbourne_share, changes, errors
 ):
-    before = stored(app, melbourne_share)
+    before = share_row(app, melbourne_share)
     token = csrf_token(client, f"/shares/{melbourne_share}/edit")
 
     response = client.post(
@@ -936,7 +914,7 @@ def test_invalid_edit_is_422_with_inline_errors_and_changes_nothing(
     # The typed values are shown again, not the stored ones.
     if "period" in changes and changes["period"]:
         assert re.search(rf'<input[^>]*id="period"[^>]*value="{changes["period"]}"', page)
-    assert stored(app, melbourne_share) == before
+    assert share_row(app, melbourne_share) == before
 
 
 # --- edit preview --------------------------------------------------------------------------
@@ -975,7 +953,7 @@ def test_invalid_edit_is_422_with_inline_errors_and_changes_nothing(
 def test_edit_preview_counts_from_the_share_creation(
     app, client, melbourne_share, fields, utc, rule
 ):
-    before = stored(app, melbourne_share)
+    before = share_row(app, melbourne_share)
     token = csrf_token(client, f"/shares/{melbourne_share}/edit")
 
     response = client.post(
@@ -990,7 +968,7 @@ def test_edit_preview_counts_from_the_share_creation(
     assert f'<code data-testid="preview-utc">{utc}</code>' in page
     assert f"Rule: {rule}." in page
     assert "born expired" not in page
-    assert stored(app, melbourne_share) == before
+    assert share_row(app, melbourne_share) == before
 
 
 def test_edit_preview_warns_about_a_past_expiry_and_shows_errors(app, client, melbourne_share):
@@ -1016,7 +994,7 @@ def test_edit_preview_warns_about_a_past_expiry_and_shows_errors(app, client, me
     assert bad.status_code == 200
     assert "No expiry yet:" in text(bad)
     assert "<li>The period field is required when the period type is weeks.</li>" in text(bad)
-    assert to_utc_z(stored(app, melbourne_share)["expires_at"]) == "2026-12-13T12:59:59Z"
+    assert to_utc_z(share_row(app, melbourne_share)["expires_at"]) == "2026-12-13T12:59:59Z"
 
 
 def test_edit_preview_of_an_old_share_shows_that_the_expiry_has_passed(app, client):
@@ -1034,7 +1012,7 @@ def test_edit_preview_of_an_old_share_shows_that_the_expiry_has_passed(app, clie
     page = text(response)
     assert f'<code data-testid="preview-utc">{expected:%Y-%m-%dT%H:%M:%SZ}</code>' in page
     assert re.search(r"<span>expired (9|10) days ago</span>", page)
-    assert stored(app, share_id)["expires_at"] is None
+    assert share_row(app, share_id)["expires_at"] is None
 
 
 # --- claim from the detail page ------------------------------------------------------------
@@ -1051,7 +1029,7 @@ def test_claim_form_success_flashes_and_decrements(app, client):
 
     assert response.status_code == 302
     assert response.headers["Location"] == f"/shares/{share_id}"
-    assert stored(app, share_id)["remaining_quantity"] == 1
+    assert share_row(app, share_id)["remaining_quantity"] == 1
     rows = claim_rows(app)
     assert len(rows) == 1
     assert rows[0]["profile_id"] == "claimer-1"
@@ -1077,7 +1055,7 @@ def test_claim_form_with_the_handle_when_there_is_no_code(app, client):
     )
 
     assert response.status_code == 302
-    assert stored(app, share_id)["remaining_quantity"] == 0
+    assert share_row(app, share_id)["remaining_quantity"] == 0
     assert len(claim_rows(app)) == 1
 
 
@@ -1130,7 +1108,7 @@ def test_claim_form_with_the_handle_when_there_is_no_code(app, client):
 )
 def test_refused_claim_form_is_422_inline_and_changes_nothing(app, client, share, form, inline):
     share_id = add_share(app, **share)
-    before = stored(app, share_id)
+    before = share_row(app, share_id)
     token = csrf_token(client, f"/shares/{share_id}")
 
     response = client.post(f"/shares/{share_id}/claim", data={"csrf_token": token, **form})
@@ -1148,7 +1126,7 @@ def test_refused_claim_form_is_422_inline_and_changes_nothing(app, client, share
         assert re.search(
             rf'<input[^>]*id="profile_id"[^>]*value="{form["profile_id"]}"', claim_section
         )
-    assert stored(app, share_id) == before
+    assert share_row(app, share_id) == before
     assert claim_rows(app) == []
 
 
@@ -1173,7 +1151,7 @@ def test_posts_without_a_valid_csrf_token_are_400_and_change_nothing(
 ):
     share_id = add_share(app, code="C", timezone=MELBOURNE, created_at=CREATED)
     add_claim(app, share_id, "earlier")
-    before = stored(app, share_id)
+    before = share_row(app, share_id)
     claims = claim_rows(app)
     client.get(f"/shares/{share_id}")  # a session exists, as in a real browser
     if token is not None:
@@ -1186,7 +1164,7 @@ def test_posts_without_a_valid_csrf_token_are_400_and_change_nothing(
     page = text(response)
     assert "<h1>400 · Bad Request</h1>" in page
     assert message in page
-    assert stored(app, share_id) == before
+    assert share_row(app, share_id) == before
     assert claim_rows(app) == claims
     assert share_count(app) == 1
 
@@ -1223,7 +1201,7 @@ def test_delete_asks_first_then_deletes_and_says_what_went(app, client, claims, 
     form = between(page, f'<form method="post" action="/shares/{share_id}/delete"', "</form>")
     assert '<button type="submit" class="danger">Delete share</button>' in form
     assert f'<a href="/shares/{share_id}">Keep it</a>' in form
-    assert stored(app, share_id) is not None  # GET deletes nothing
+    assert share_row(app, share_id) is not None  # GET deletes nothing
 
     token = re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
     response = client.post(f"/shares/{share_id}/delete", data={"csrf_token": token})
@@ -1236,7 +1214,7 @@ def test_delete_asks_first_then_deletes_and_says_what_went(app, client, claims, 
         f"deleted.{flash}</div>"
     ) in listing
     assert result_handles(listing) == [handle_of(app, keep)]
-    assert stored(app, share_id) is None
+    assert share_row(app, share_id) is None
     assert claim_rows(app) == kept_claims
     gone = client.get(f"/shares/{share_id}")
     assert gone.status_code == 404
