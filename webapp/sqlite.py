@@ -29,6 +29,7 @@ class WriterQueue:
     _queues_lock = threading.Lock()
 
     def __init__(self, path: str):
+        self.database_path = path
         self.lock_path = f"{path}-lock"
         self._thread_lock = threading.Lock()
         self._fd: int | None = None
@@ -60,13 +61,31 @@ class WriterQueue:
             raise sqlite3.OperationalError("database is locked")
         try:
             if self._fd is None:
-                self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._fd = self._open_lock_file()
             # Blocks until the other process's transaction ends (the kernel drops the lock of a
             # process that dies); the thread lock keeps it to one waiter per process.
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         except BaseException:
             self._thread_lock.release()
             raise
+
+    def _open_lock_file(self) -> int:
+        """The lock file, made as SQLite makes its ``-wal`` and ``-shm`` files: with the
+        database's permissions and owner, so that a command run as root leaves a file that the
+        server's user can still open."""
+        try:
+            return os.open(self.lock_path, os.O_RDWR)
+        except FileNotFoundError:
+            pass
+        database = os.stat(self.database_path)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it meanwhile
+            return os.open(self.lock_path, os.O_RDWR)
+        os.fchmod(fd, database.st_mode & 0o666)
+        if os.geteuid() == 0:
+            os.fchown(fd, database.st_uid, database.st_gid)
+        return fd
 
     def leave(self) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)

@@ -9,7 +9,9 @@ import multiprocessing
 import os
 import signal
 import sqlite3
+import stat
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -182,6 +184,21 @@ def test_a_killed_process_leaves_no_lock_behind(path, other_process):
     writer.commit()
     writer.close()
     assert rows(path) == ["after the kill"]
+
+
+def test_the_lock_file_takes_the_database_permissions_and_owner(path):
+    """As SQLite's -wal and -shm files do: a command run as root must not leave a lock file
+    that the server's user cannot open."""
+    path.chmod(0o640)
+    if os.geteuid() == 0:
+        os.chown(path, 65534, 65534)  # nobody: the server's user, say
+    writer = connect(path)
+    writer.execute("INSERT INTO rows VALUES ('first')")
+    writer.commit()
+    writer.close()
+    database, lock = path.stat(), Path(f"{path}-lock").stat()
+    assert stat.S_IMODE(lock.st_mode) == 0o640
+    assert (lock.st_uid, lock.st_gid) == (database.st_uid, database.st_gid)
 
 
 def test_the_app_connects_through_the_queue_in_wal_mode(tmp_path):
