@@ -115,7 +115,7 @@ class Connection(sqlite3.Connection):
     def executemany(self, sql, seq_of_parameters, /):
         return self.cursor().executemany(sql, seq_of_parameters)
 
-    def before(self, sql: str) -> None:
+    def before_statement(self, sql: str) -> None:
         """Join the queue before the first write of a transaction."""
         if self._queue is None or self._writing:
             return
@@ -153,12 +153,14 @@ class Connection(sqlite3.Connection):
 
 
 class Cursor(sqlite3.Cursor):
+    """A cursor whose connection takes its turn before a statement that writes."""
+
     def execute(self, sql, parameters=(), /):
-        self.connection.before(sql)
+        self.connection.before_statement(sql)
         return super().execute(sql, parameters)
 
     def executemany(self, sql, seq_of_parameters, /):
-        self.connection.before(sql)
+        self.connection.before_statement(sql)
         return super().executemany(sql, seq_of_parameters)
 
 
