@@ -33,10 +33,18 @@ def connect(path, timeout=PATIENCE) -> sqlite.Connection:
 
 @pytest.fixture
 def path(tmp_path):
+    """A WAL database with one table, kept open throughout, as the app's pool keeps it.
+
+    The last connection to close a WAL database checkpoints it and removes the WAL, and one
+    that opens meanwhile may find it busy for that moment: SQLite's busy timeout covers that in
+    the app, and the open connection keeps it out of these tests, which set that timeout to 0.
+    """
     path = tmp_path / "queue.sqlite3"
-    with sqlite3.connect(path) as setup:
-        setup.execute("CREATE TABLE rows (writer TEXT)")
-    return path
+    keeper = sqlite.Connection(str(path))
+    keeper.execute("CREATE TABLE rows (writer TEXT)")
+    keeper.commit()
+    yield path
+    keeper.close()
 
 
 def rows(path) -> list[str]:
