@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import sqlalchemy as sa
 from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -16,7 +19,12 @@ API_MESSAGES = {
     415: "The content type must be application/json.",
     422: "The given data was invalid.",
     429: "Too many requests for this token. Wait for the time in the Retry-After header.",
+    503: "The database is busy or out of reach, and nothing was changed. Try again shortly.",
 }
+#: Seconds a client should wait before it retries after a 503.
+RETRY_AFTER_UNAVAILABLE = 5
+#: The SQLite errors that a retry may cure (sqlite3 raises OperationalError for schema errors too).
+_SQLITE_TRANSIENT = ("database is locked", "unable to open database file")
 
 
 class ApiError(HTTPException):
@@ -70,7 +78,31 @@ def handle_http_error(error: HTTPException):
         return response
     known = (403, 404, 405, 422, 500)
     template = f"errors/{error.code}.html" if error.code in known else "errors/error.html"
-    return render_template(template, error=error), error.code
+    headers = getattr(error, "response_headers", {})
+    return render_template(template, error=error), error.code, headers
+
+
+def database_unavailable(error: sa.exc.OperationalError) -> bool:
+    """Whether the database was busy or out of reach, rather than the query wrong.
+
+    PostgreSQL's OperationalError means a lost connection, a timeout, a lock or a conflict; so
+    does a connection SQLAlchemy found dead. SQLite's covers a missing table too: only its busy
+    and cannot-open errors count.
+    """
+    if error.connection_invalidated or not isinstance(error.orig, sqlite3.OperationalError):
+        return True
+    return str(error.orig).lower().startswith(_SQLITE_TRANSIENT)
+
+
+def handle_database_error(error: sa.exc.OperationalError):
+    """A 503 with Retry-After when a retry may succeed (the change was rolled back); else a 500."""
+    if not database_unavailable(error):
+        return handle_unexpected(error)
+    current_app.logger.warning(
+        "Database unavailable on %s %s: %s", request.method, request.path, error.orig
+    )
+    retry = {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)}
+    return handle_http_error(ApiError(503, headers=retry))
 
 
 def handle_unexpected(error: Exception):
@@ -81,4 +113,5 @@ def handle_unexpected(error: Exception):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(sa.exc.OperationalError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -229,6 +229,11 @@ ERRORS = {
     "415": {"description": "The content type is not JSON.", **ERROR},
     "422": {"$ref": "#/components/responses/ValidationError"},
     "429": {"$ref": "#/components/responses/TooManyRequests"},
+    "503": {
+        "description": "The database is busy or out of reach; nothing was changed. Retry after "
+        "the Retry-After header's seconds.",
+        **ERROR,
+    },
 }
 _COUNT = {"schema": {"type": "integer", "minimum": 0}}
 #: What every counted response says about the token's rate limit.
@@ -238,7 +243,8 @@ RATE_LIMIT_HEADERS = {
 
 
 def _errors(*codes: str) -> dict:
-    return {code: ERRORS[code] for code in codes}
+    """The error responses ``codes``, and the 503 that any operation may answer."""
+    return {code: ERRORS[code] for code in (*codes, "503")}
 
 
 def _json_body(schema_ref: str) -> dict:

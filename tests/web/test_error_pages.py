@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
+from tests.conftest import issue_token, make_app, share_count, signed_in
 from webapp import api as api_module
 from webapp.auth import requires
 from webapp.enums import Role
+from webapp.errors import API_MESSAGES, RETRY_AFTER_UNAVAILABLE
+from webapp.extensions import db
 
 BACK_LINK = 'href="/shares">← Back to the shares</a>'
 
@@ -64,3 +69,73 @@ def test_api_500_is_json_without_internals(api, monkeypatch):
     assert response.mimetype == "application/json"
     assert set(response.get_json()) == {"message"}
     assert "secret internals" not in response.get_data(as_text=True)
+
+
+# --- a busy or unreachable database: 503 with Retry-After, nothing changed ------------------
+
+
+@pytest.fixture
+def locked_app(tmp_path):
+    """An app on a SQLite file whose writes wait 50 ms, and a way to lock that file.
+
+    ``lock()`` opens a write transaction from another program (a plain sqlite3 connection),
+    which the app's writers cannot outwait.
+    """
+    path = tmp_path / "locked.sqlite3"
+    app = make_app(
+        tmp_path,
+        DATABASE_URL=f"sqlite:///{path}",
+        SQLITE_BUSY_TIMEOUT_MS=50,
+        WTF_CSRF_ENABLED=False,
+    )
+    other = sqlite3.connect(path, isolation_level=None)
+
+    def lock():
+        other.execute("BEGIN IMMEDIATE")
+
+    yield app, lock, other
+    other.close()
+    with app.app_context():
+        db.engine.dispose()
+
+
+SHARE = {"profile_id": "customer-9", "source_type": "reward", "source_id": 77}
+
+
+def test_api_answers_503_with_retry_after_while_the_database_is_locked(locked_app):
+    app, lock, other = locked_app
+    headers = {"Authorization": f"Bearer {issue_token(app, 'script', 'agent')}"}
+    client = app.test_client()
+    lock()
+    response = client.post("/api/v3/shares", json=SHARE, headers=headers)
+    assert response.status_code == 503
+    assert response.get_json() == {"message": API_MESSAGES[503]}
+    assert response.headers["Retry-After"] == str(RETRY_AFTER_UNAVAILABLE)
+    other.execute("ROLLBACK")
+    assert share_count(app) == 0
+    # The retry the 503 asks for succeeds.
+    assert client.post("/api/v3/shares", json=SHARE, headers=headers).status_code == 201
+    assert share_count(app) == 1
+
+
+def test_page_answers_503_with_retry_after_while_the_database_is_locked(locked_app):
+    app, lock, other = locked_app
+    client = signed_in(app, "agent")
+    lock()
+    response = client.post("/shares/new", data=SHARE)
+    page = assert_in_layout(response, 503, "The database is busy or out of reach")
+    assert "nothing was changed" in page
+    assert response.headers["Retry-After"] == str(RETRY_AFTER_UNAVAILABLE)
+    other.execute("ROLLBACK")
+    assert share_count(app) == 0
+
+
+def test_a_missing_table_is_a_500_not_a_503(bare_app):
+    """Only a retry-able database error is a 503: a database without the schema is a fault."""
+    response = bare_app.test_client().get(
+        "/api/v3/shares", headers={"Authorization": "Bearer some-token"}
+    )
+    assert response.status_code == 500
+    assert set(response.get_json()) == {"message"}
+    assert response.get_json()["message"] != API_MESSAGES[503]
+    assert "Retry-After" not in response.headers
