@@ -19,7 +19,7 @@ API_MESSAGES = {
     415: "The content type must be application/json.",
     422: "The given data was invalid.",
     429: "Too many requests for this token. Wait for the time in the Retry-After header.",
-    503: "The database is busy or out of reach, and nothing was changed. Try again shortly.",
+    503: "The database is busy or out of reach. Try again in a few seconds.",
 }
 #: Seconds a client should wait before it retries after a 503.
 RETRY_AFTER_UNAVAILABLE = 5
@@ -95,7 +95,11 @@ def database_unavailable(error: sa.exc.OperationalError) -> bool:
 
 
 def handle_database_error(error: sa.exc.OperationalError):
-    """A 503 with Retry-After when a retry may succeed (the change was rolled back); else a 500."""
+    """A 503 with Retry-After when a retry may succeed; else a 500.
+
+    The request's transaction was rolled back, unless the connection was lost during its commit:
+    then only the database knows, which is why a create's retry should carry an Idempotency-Key.
+    """
     if not database_unavailable(error):
         return handle_unexpected(error)
     current_app.logger.warning(

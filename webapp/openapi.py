@@ -230,8 +230,8 @@ ERRORS = {
     "422": {"$ref": "#/components/responses/ValidationError"},
     "429": {"$ref": "#/components/responses/TooManyRequests"},
     "503": {
-        "description": "The database is busy or out of reach; nothing was changed. Retry after "
-        "the Retry-After header's seconds.",
+        "description": "The database is busy or out of reach. Retry after the Retry-After "
+        "header's seconds (a create with the same Idempotency-Key, to be safe).",
         **ERROR,
     },
 }
