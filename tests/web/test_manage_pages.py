@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from tests.conftest import share_count, share_row, store_shares
 from webapp.enums import PeriodType, SourceType
@@ -659,6 +660,14 @@ def melbourne_share(app) -> int:
     )
 
 
+@pytest.fixture
+def an_hour_after_creation():
+    """The clock stopped an hour after ``melbourne_share`` was made, so none of its expiries
+    has passed. Name it before ``client``: the session and CSRF token are made in that time."""
+    with time_machine.travel(CREATED + timedelta(hours=1), tick=False):
+        yield
+
+
 def edit_form(**overrides) -> dict:
     form = {
         "code": "OLD",
@@ -951,7 +960,7 @@ def test_invalid_edit_is_422_with_inline_errors_and_changes_nothing(
     ],
 )
 def test_edit_preview_counts_from_the_share_creation(
-    app, client, melbourne_share, fields, utc, rule
+    an_hour_after_creation, app, client, melbourne_share, fields, utc, rule
 ):
     before = share_row(app, melbourne_share)
     token = csrf_token(client, f"/shares/{melbourne_share}/edit")
