@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import secrets
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +23,16 @@ from webapp.models import ApiToken, Share, Staff
 
 TEST_SECRET = "test-secret-key-not-for-production"
 STAFF_PASSWORD = "correct horse battery staple"
+#: The slow layers: each folder's tests carry its marker, so ``-m "not e2e"`` and the like work.
+SLOW_LAYERS = ("e2e", "live", "fuzz")
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = Path(__file__).parent
+    for item in items:
+        layer = item.path.relative_to(tests).parts[0]
+        if layer in SLOW_LAYERS:
+            item.add_marker(layer)
 
 
 def make_app(tmp_path, **overrides):
@@ -36,9 +47,12 @@ def make_app(tmp_path, **overrides):
     # that database outright; another URL (a SQLite file) is used as given.
     if database.on_postgres() and overrides.get("DATABASE_URL", database.URL) == database.URL:
         return database.POOL.lease(lambda url: create_app({**config, "DATABASE_URL": url}))
+    path = database.sqlite_path(config["DATABASE_URL"])
+    if path is not None and not path.exists():
+        database.copy_schema(path)
     app = create_app(config)
     with app.app_context():
-        db.create_all()
+        db.create_all()  # another database, or a file that existed: only what is missing
     return app
 
 
@@ -72,12 +86,26 @@ def table_names(app) -> set[str]:
         return set(sa.inspect(db.engine).get_table_names())
 
 
-@pytest.fixture
-def app(tmp_path):
-    app = make_app(tmp_path)
+@pytest.fixture(scope="session")
+def _session_app(tmp_path_factory):
+    """The one app of this test process: building an app costs more than most tests."""
+    app = make_app(tmp_path_factory.mktemp("app"))
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(_session_app):
+    """The app, with an empty database and its configuration as made: whatever a test writes
+    or changes in it is gone before the next test."""
+    config = dict(_session_app.config)
+    database.reset(_session_app)
+    yield _session_app
+    with _session_app.app_context():
+        db.engine.dispose()
+    _session_app.config.clear()
+    _session_app.config.update(config)
 
 
 @functools.cache

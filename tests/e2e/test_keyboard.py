@@ -52,6 +52,8 @@ def test_create_find_edit_and_claim_with_the_keyboard_only(page: Page):
     tab_to(page, page.get_by_role("link", name="Shares", exact=True))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Shares")).to_be_visible()
+    # The "/" shortcut lives in a deferred script: the heading can show before it has run.
+    page.wait_for_load_state("domcontentloaded")
     page.keyboard.press("/")
     expect(page.get_by_label("Search")).to_be_focused()
     page.keyboard.type(handle[:8])
