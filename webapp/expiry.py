@@ -1,4 +1,4 @@
-"""The expiry rules of the share contract ("Expiry rules" in SHARES-CONTRACT.md), as pure functions.
+"""The expiry rules of the share contract (docs/contract.md, "Expiry rules"), as pure functions.
 
 No Flask and no database: the form, the JSON API, the htmx preview and the models all call these,
 so the rules live in one place. Every bad input raises ``ExpiryError`` naming the form field to

@@ -1,4 +1,4 @@
-"""POST /api/v3/shares against every rule of the create body (SHARES-CONTRACT.md)."""
+"""POST /api/v3/shares against every rule of the create body (docs/contract.md)."""
 
 from __future__ import annotations
 

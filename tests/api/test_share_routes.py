@@ -1,4 +1,4 @@
-"""GET, PUT, DELETE one share and POST its claim (SHARES-CONTRACT.md: Edit body, rule 7, Claim)."""
+"""GET, PUT, DELETE one share and POST its claim (docs/contract.md: Edit body, rule 7, Claim)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The expiry rules (SHARES-CONTRACT.md, "Expiry rules") as pure functions."""
+"""The expiry rules (docs/contract.md, "Expiry rules") as pure functions."""
 
 from __future__ import annotations
 
