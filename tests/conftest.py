@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from tests import database
-from webapp import create_app
+from webapp import create_app, shares
 from webapp.enums import Role, SourceType
 from webapp.extensions import db
-from webapp.models import ApiToken, Share, Staff
+from webapp.models import ApiToken, Share, Staff, create_tables
 
 TEST_SECRET = "test-secret-key-not-for-production"
 STAFF_PASSWORD = "correct horse battery staple"
@@ -51,8 +51,8 @@ def make_app(tmp_path, **overrides):
     if path is not None and not path.exists():
         database.copy_schema(path)
     app = create_app(config)
-    with app.app_context():
-        db.create_all()  # another database, or a file that existed: only what is missing
+    with app.app_context(), db.engine.begin() as connection:
+        create_tables(connection)  # another database, or a file that existed: what is missing
     return app
 
 
@@ -209,10 +209,9 @@ SHARE_DEFAULTS = {
 def store_shares(app, *rows: dict) -> list[int]:
     """Insert shares straight into the database (``SHARE_DEFAULTS`` filled in); their ids."""
     with app.app_context():
-        shares = [Share(**{**SHARE_DEFAULTS, **row}) for row in rows]
-        db.session.add_all(shares)
+        stored = [shares.create({**SHARE_DEFAULTS, **row}) for row in rows]
         db.session.commit()
-        return [share.id for share in shares]
+        return [share.id for share in stored]
 
 
 def share_row(app, share_id: int) -> dict | None:

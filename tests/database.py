@@ -25,6 +25,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from webapp.extensions import db
+from webapp.models import create_tables
 
 URL = os.environ.get("WEBAPP_TEST_DATABASE_URL") or None
 if URL and make_url(URL).get_backend_name() != "postgresql":
@@ -85,7 +86,7 @@ class SchemaPool:
         )
         with _admin().connect() as connection:
             translated = connection.execution_options(schema_translate_map={None: schema})
-            db.metadata.create_all(translated)
+            create_tables(translated)
         return schema
 
     def empty(self, app: Flask) -> None:
@@ -150,7 +151,7 @@ def _sqlite_template() -> Path:
     path = Path(tempfile.mkdtemp(prefix="share-desk-template-")) / "template.sqlite3"
     engine = sa.create_engine(f"sqlite:///{path}")
     with engine.begin() as connection:
-        db.metadata.create_all(connection)
+        create_tables(connection)
     engine.dispose()
     return path
 

@@ -63,12 +63,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    # audit registers itself: a flush listener.
-    from . import admin, api, audit, auth, cli, errors, ratelimit, sqlite, templating, views  # noqa: F401
+    from . import admin, api, auth, cli, errors, ratelimit, templating, views
+    from .db import writer_queue
     from .extensions import csrf, db, migrate
 
     ratelimit.init_app(app)  # first: a wrong rate stops the app before anything opens
-    sqlite.configure(app)
+    writer_queue.configure(app)
     db.init_app(app)
     # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices
     # a changed column type, not just added and dropped columns.

@@ -6,85 +6,20 @@ from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice, enum_choices, enum_coerce
-from wtforms.validators import Optional, ValidationError
 
-from .audit import ACTIONS
+from . import accounts
 from .auth import requires
+from .db.types import storable
 from .enums import Role
 from .extensions import db
-from .forms import Form, QueryForm, max_length, required, strip
-from .models import ApiToken, AuditEvent, Staff, storable, utcnow
+from .forms.admin import StaffForm, StaffRoleForm, TokenForm
+from .forms.filters import AuditFilterForm
+from .models import ApiToken, AuditEvent, Staff
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 health = Blueprint("health", __name__)
 
 AUDIT_PAGE_SIZE = 50
-
-
-def role_field(label="Role"):
-    return SelectField(
-        label,
-        choices=enum_choices(Role, label=lambda m: m.label),
-        coerce=enum_coerce(Role),
-        default=Role.VIEWER,
-        invalid_value_message="Choose a role: viewer, agent or admin.",
-        invalid_choice_message="Choose a role: viewer, agent or admin.",
-    )
-
-
-def check_password_length(form, field):
-    if field.data and len(field.data) < Staff.MIN_PASSWORD:
-        raise ValidationError(f"The password must be at least {Staff.MIN_PASSWORD} characters.")
-
-
-class StaffForm(Form):
-    email = EmailField("Email", filters=[strip], validators=[required, max_length(254)])
-    role = role_field()
-    password = PasswordField(
-        "Password",
-        validators=[required, check_password_length],
-        description=f"At least {Staff.MIN_PASSWORD} characters; share it with them privately.",
-    )
-
-    def validate_email(self, field):
-        if field.data and len(Staff.normalise_email(field.data)) > 254:
-            # Lowercasing can lengthen text ("İ" becomes two characters).
-            raise ValidationError("The email field must not be greater than 254 characters.")
-        if field.data and "@" not in field.data:
-            raise ValidationError("The email field must be an email address.")
-        if field.data and Staff.by_email(field.data):
-            raise ValidationError("A staff account with this email exists already.")
-
-
-class StaffRoleForm(Form):
-    role = role_field()
-
-
-class TokenForm(Form):
-    name = StringField(
-        "Name",
-        filters=[strip],
-        validators=[required, max_length(100)],
-        description="Who or what uses it, e.g. nightly-import.",
-    )
-    role = role_field()
-
-    def validate_name(self, field):
-        if field.data and db.session.scalar(sa.select(ApiToken).where(ApiToken.name == field.data)):
-            raise ValidationError("A token with this name exists already (names are never reused).")
-
-
-class AuditFilterForm(QueryForm):
-    actor = StringField("Actor", filters=[strip])
-    action = SelectField(
-        "Action",
-        choices=[SelectChoice("", "Any action")] + [SelectChoice(a) for a in ACTIONS],
-        default="",
-    )
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
 
 
 @health.get("/healthz")
@@ -103,9 +38,8 @@ def staff():
     """List staff and add an account."""
     form = StaffForm()
     if form.validate_on_submit():
-        member = Staff(email=Staff.normalise_email(form.email.data), role=form.role.data)
-        member.set_password(form.password.data)
-        db.session.add(member)
+        email = Staff.normalise_email(form.email.data)
+        member = accounts.create_staff(email, form.role.data, form.password.data)
         db.session.commit()
         flash(f"Staff account {member.email} created ({member.role.label}).", "success")
         return redirect(url_for("admin.staff"))
@@ -129,7 +63,7 @@ def update_staff(staff_id: int):
         flash("You cannot change your own role or deactivate yourself.", "error")
         return redirect(url_for("admin.staff"))
     if "active" in request.form:
-        member.is_active = request.form["active"] == "1"
+        accounts.update_staff(member, is_active=request.form["active"] == "1")
         state = "reactivated" if member.is_active else "deactivated"
         flash(f"Staff account {member.email} {state}.", "success")
     else:
@@ -137,7 +71,7 @@ def update_staff(staff_id: int):
         if not form.validate_on_submit():
             flash("Choose a valid role.", "error")
             return redirect(url_for("admin.staff"))
-        member.role = form.role.data
+        accounts.update_staff(member, role=form.role.data)
         flash(f"{member.email} is now {member.role.label}.", "success")
     db.session.commit()
     return redirect(url_for("admin.staff"))
@@ -150,8 +84,7 @@ def tokens():
     form = TokenForm()
     created = None
     if form.validate_on_submit():
-        token, created = ApiToken.issue(form.name.data, form.role.data)
-        db.session.add(token)
+        _token, created = accounts.issue_token(form.name.data, form.role.data)
         db.session.commit()
         form = TokenForm(formdata=None)
     rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.created_at.desc())).all()
@@ -164,8 +97,7 @@ def tokens():
 def revoke_token(token_id: int):
     """Revoke a token: requests with it get 401 from now on."""
     token = db.get_or_404(ApiToken, token_id)
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
+    if accounts.revoke_token(token):
         db.session.commit()
     flash(f"Token {token.name} revoked.", "success")
     return redirect(url_for("admin.tokens"))

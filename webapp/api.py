@@ -7,14 +7,17 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest
 
-from . import openapi
+from . import idempotency, openapi, shares
 from .auth import requires
+from .clock import utcnow
+from .db.types import storable
 from .enums import Role
 from .errors import ApiError, validation_error
 from .extensions import csrf, db
 from .forms import ClaimForm, ShareEditForm, ShareForm, field_errors, form_from_json
-from .listing import ShareFilterForm, fetch_page
-from .models import ClaimRefused, IdempotencyKey, Share, claim_share, storable, utcnow
+from .forms.filters import ShareFilterForm
+from .listing import fetch_page
+from .models import Share
 
 bp = Blueprint("api", __name__, url_prefix="/api/v3")
 # Scripts authenticate with a bearer token (checked, and counted against its rate limit, in
@@ -62,7 +65,7 @@ def create_share():
     key = request.headers.get("Idempotency-Key")
     fingerprint = None
     if key is not None:
-        fingerprint = IdempotencyKey.fingerprint_of(payload)
+        fingerprint = idempotency.fingerprint(payload)
         if not 1 <= len(key) <= 255:
             raise validation_error(
                 {IDEMPOTENCY: ["The Idempotency-Key header must be 1 to 255 characters."]}
@@ -78,11 +81,11 @@ def create_share():
     try:
         # The session holds no connection in an API request, so this is the request's only one.
         with db.engine.begin() as connection:
-            share = Share.create(connection, form.share_values())
+            share = shares.create(form.share_values(), connection)
             body = {"data": share.to_dict()}
             location = url_for("api.get_share", share_id=share.id)
             if key is not None:
-                IdempotencyKey.record(
+                idempotency.record(
                     connection,
                     token_id=g.api_token.id,
                     key=key,
@@ -110,7 +113,7 @@ def _first_answer(key: str) -> Row | None:
     two, which under many concurrent requests could leave each waiting for the pool.
     """
     with db.engine.connect() as connection:
-        return IdempotencyKey.find(connection, g.api_token.id, key)
+        return idempotency.find(connection, g.api_token.id, key)
 
 
 def _replay(earlier: Row, fingerprint: str):
@@ -184,7 +187,8 @@ def update_share(share_id: int):
     )
     if not valid:
         raise validation_error(field_errors(form))
-    form.apply(present=set(payload) & set(ShareEditForm.EDITABLE))
+    values, recompute = form.changes(present=set(payload) & set(ShareEditForm.EDITABLE))
+    shares.edit(share, values, recompute_expiry=recompute)
     db.session.commit()
     return {"data": share.to_dict()}
 
@@ -194,7 +198,7 @@ def update_share(share_id: int):
 def delete_share(share_id: int):
     """Delete a share; its claim records stay."""
     share = db.get_or_404(Share, share_id)
-    db.session.delete(share)
+    shares.delete(share)
     db.session.commit()
     return "", 204
 
@@ -208,7 +212,8 @@ def claim(share_id: int):
     if not valid:
         raise validation_error(field_errors(form))
     try:
-        record = claim_share(share, form.profile_id.data, form.code.data, form.meta_lines.data)
-    except ClaimRefused as refused:
+        record = shares.claim(share, form.profile_id.data, form.code.data, form.meta_lines.data)
+    except shares.ClaimRefused as refused:
         raise validation_error(refused.errors) from None
+    db.session.commit()
     return {"data": record.to_dict()}, 201

@@ -29,14 +29,14 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.engine import Row
 from werkzeug.security import check_password_hash, generate_password_hash
-from wtforms import EmailField, PasswordField
 
 from . import ratelimit
+from .clock import utcnow
 from .enums import Role
 from .errors import ApiError, wants_json
 from .extensions import db
-from .forms import Form, max_length, required, strip
-from .models import SignInFailure, Staff, utcnow
+from .forms.auth import SignInForm
+from .models import SignInFailure, Staff
 
 bp = Blueprint("auth", __name__)
 
@@ -121,11 +121,6 @@ def check_access():
     if not staff.role.allows(_required_role()):
         abort(403)
     return None
-
-
-class SignInForm(Form):
-    email = EmailField("Email", filters=[strip], validators=[required, max_length(254)])
-    password = PasswordField("Password", validators=[required])
 
 
 def _locked_out(email: str, address: str) -> int:

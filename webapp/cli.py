@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from flask import Flask, g
 from flask.cli import AppGroup, with_appcontext
 
-from . import tallies
+from . import accounts
+from .db import tallies
 from .enums import Role
 from .extensions import db
-from .models import ApiToken, Staff, utcnow
+from .models import ApiToken, Staff
 
 tokens = AppGroup("tokens", help="Create, list and revoke API tokens.")
 staff = AppGroup("staff", help="Create and list staff accounts.")
@@ -53,8 +54,7 @@ def create_token(name: str, role: str):
         raise click.BadParameter("must be 1 to 100 characters", param_hint="NAME")
     if db.session.scalar(sa.select(ApiToken).where(ApiToken.name == name)):
         raise click.ClickException(f"A token named {name!r} exists already.")
-    token, plain = ApiToken.issue(name, Role(role))
-    db.session.add(token)
+    _token, plain = accounts.issue_token(name, Role(role))
     db.session.commit()
     click.echo(f"Token {name!r} ({role}) created. Copy it now: it is not shown again.", err=True)
     click.echo(plain)
@@ -87,7 +87,7 @@ def revoke_token(name: str):
     )
     if token is None:
         raise click.ClickException(f"No active token named {name!r}.")
-    token.revoked_at = utcnow()
+    accounts.revoke_token(token)
     db.session.commit()
     click.echo(f"Token {name!r} revoked.")
 
@@ -111,9 +111,7 @@ def create_staff(email: str, role: str):
         raise click.ClickException(
             f"The password must be at least {Staff.MIN_PASSWORD} characters."
         )
-    member = Staff(email=email, role=Role(role))
-    member.set_password(password)
-    db.session.add(member)
+    accounts.create_staff(email, Role(role), password)
     db.session.commit()
     click.echo(f"Staff account {email} created ({role}).")
 

@@ -115,3 +115,14 @@ class Role(enum.StrEnum):
 
 #: Each role's place in the order of Role, for allows() (asked on every request).
 _ROLE_RANK = {role: rank for rank, role in enumerate(Role)}
+
+
+class AuditAction(enum.StrEnum):
+    """What an audit event records: a change to a share, or to a staff account or token."""
+
+    CREATE = "create"
+    EDIT = "edit"
+    CLAIM = "claim"
+    DELETE = "delete"
+    STAFF = "staff"
+    TOKEN = "token"

@@ -1,30 +1,29 @@
-"""Database models: shares and their claims and tallies, staff, API tokens, the audit trail."""
+"""The tables and how their rows read as JSON: shares, claims, tallies, staff, tokens, audit events.
+
+Nothing here writes: every change to a share or claim goes through ``shares``, every staff and
+token change through ``accounts``, each with its audit event in the same transaction.
+"""
 
 from __future__ import annotations
 
+import enum
 import hashlib
-import hmac
-import json
 import secrets
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql.expression import ColumnElement
-from sqlalchemy.sql.visitors import InternalTraversal
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import expiry
+from .clock import utcnow
+from .db import tallies
+from .db.types import UTCDateTime, binary_string, enum_column
 from .enums import PeriodType, Role, ShareStatus, SourceType
 from .extensions import db
-
-
-def utcnow() -> datetime:
-    """The current instant in UTC, to the second (the contract stores seconds)."""
-    return datetime.now(UTC).replace(microsecond=0)
-
 
 #: The fields of the contract's create body, in its order: 422 messages, the OpenAPI document
 #: and the audit trail all follow this one list.
@@ -45,84 +44,96 @@ BODY_FIELDS = (
 )
 
 
-class UTCDateTime(sa.types.TypeDecorator):
-    """Stores aware datetimes as naive UTC and hands them back aware.
+# --- response objects ------------------------------------------------------------------------
 
-    SQLite keeps no offset, so every value is normalised to UTC on the way in.
+
+def _as_json(kind) -> Callable:
+    """How a stored value of ``kind`` reads in JSON: enums by value, instants as UTC ``Z``."""
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return lambda value: None if value is None else value.value
+    if kind is datetime:
+        return expiry.to_utc_z
+    if kind is list:
+        return lambda value: None if value is None else list(value)
+    return lambda value: value
+
+
+@dataclass(frozen=True)
+class Out:
+    """One field of a response object: its name, its type, whether it may be null, and (for a
+    field no column holds) how to read it. ``to_dict`` and the OpenAPI document both read these.
     """
 
-    impl = sa.DateTime
-    cache_ok = True
+    name: str
+    kind: type
+    nullable: bool = False
+    #: More JSON Schema for the document (a handle's length, a count's minimum).
+    schema: dict = field(default_factory=dict)
+    read: Callable | None = None
 
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC)
+    def __post_init__(self):
+        if self.read is None:
+            convert, name = _as_json(self.kind), self.name
+            object.__setattr__(self, "read", lambda row: convert(getattr(row, name)))
 
 
-def enum_column(enum_cls, **kwargs):
-    """A VARCHAR column that stores the enum's value (``listItem``), not its name."""
-    return mapped_column(
-        sa.Enum(
-            enum_cls,
-            values_callable=lambda members: [m.value for m in members],
-            native_enum=False,
-            length=max(len(m.value) for m in enum_cls),
-            validate_strings=True,
-        ),
-        **kwargs,
-    )
+def _source(share) -> dict:
+    return {"type": share.source_type.value, "id": share.source_id}
 
 
-def storable(value) -> bool:
-    """Whether every database can hold this value: PostgreSQL's text types refuse U+0000.
+#: The contract's Share object, in its order.
+SHARE_OBJECT = (
+    Out("id", int),
+    Out("profile_id", str),
+    Out("source_type", SourceType),
+    Out("source_id", int),
+    Out("handle", str, schema={"minLength": 22, "pattern": "^[A-Za-z0-9_-]+$"}),
+    Out("code", str, nullable=True),
+    Out("timezone", str),
+    Out("period", int, nullable=True),
+    Out("period_type", PeriodType, nullable=True),
+    Out("absolute_expiry", str, nullable=True),
+    Out("expires_at", datetime, nullable=True),
+    Out("quantity", int),
+    Out("remaining_quantity", int, nullable=True, schema={"minimum": 0}),
+    Out("meta", list, nullable=True),
+    Out("is_cloneable", bool),
+    Out(
+        "source",
+        dict,
+        schema={
+            "required": ["type", "id"],
+            "properties": {"type": {"type": "string"}, "id": {"type": "integer"}},
+        },
+        read=_source,
+    ),
+    Out("created_at", datetime),
+    Out("updated_at", datetime),
+)
 
-    Forms refuse such text (``forms.max_length``), so no stored value holds one, and a lookup by
-    one can only find nothing, without asking the database.
-    """
-    return not isinstance(value, str) or "\x00" not in value
+#: The contract's ShareClaim object, in its order.
+CLAIM_OBJECT = (
+    Out("id", int),
+    Out("share_id", int),
+    Out("share_profile_id", str),
+    Out("profile_id", str),
+    Out("claimed_at", datetime),
+    Out("created_source_type", SourceType),
+    Out("created_source_id", int),
+    Out("is_cloned", bool),
+    Out("meta", list, nullable=True),
+    Out("created_at", datetime),
+    Out("updated_at", datetime),
+)
 
 
-def binary_string(length: int) -> sa.types.TypeEngine:
-    """A VARCHAR that compares code point by code point on every database, as search needs.
-
-    SQLite's default collation (BINARY) does so already. PostgreSQL's follows the database's
-    locale, where "ab" < "Ab" < "abc", so there the column and its index say COLLATE "C".
-    """
-    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+def as_dict(row, fields: tuple[Out, ...]) -> dict:
+    """A row as the response object ``fields`` describe; an explicit whitelist, never
+    ``__dict__``."""
+    return {out.name: out.read(row) for out in fields}
 
 
-class Unindexed(ColumnElement):
-    """A column whose index SQLite must not use (``+column`` there: a no-op on any value).
-
-    Without statistics SQLite can pick the wrong index: for a search it would rather walk the
-    whole id index looking for matches than sort the few rows its prefix ranges find. Other
-    databases choose by their statistics and get the plain column.
-    """
-
-    inherit_cache = True
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, column):
-        self.column = column
-        self.type = column.type
-
-
-@compiles(Unindexed)
-def _compile_unindexed(element, compiler, **kw):
-    return compiler.process(element.column, **kw)
-
-
-@compiles(Unindexed, "sqlite")
-def _compile_unindexed_sqlite(element, compiler, **kw):
-    return "+" + compiler.process(element.column, **kw)
+# --- shares ----------------------------------------------------------------------------------
 
 
 def new_handle() -> str:
@@ -140,7 +151,7 @@ def _list_index(column: str) -> sa.Index:
 
 
 class Share(db.Model):
-    __tablename__ = "shares"
+    __tablename__ = tallies.SHARES
     __table_args__ = (
         *(
             _list_index(column)
@@ -155,7 +166,7 @@ class Share(db.Model):
             )
         ),
         # Also covers the status totals' count of today's expiries with no claims left
-        # (tallies._expired), which reads remaining_quantity from it.
+        # (totals._expired), which reads remaining_quantity from it.
         sa.Index("ix_shares_expires_at_id", "expires_at", "id", "remaining_quantity"),
         # Never reuse the id of a deleted share: kept claims still name it.
         {"sqlite_autoincrement": True},
@@ -180,23 +191,9 @@ class Share(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    @staticmethod
-    def create(connection: sa.Connection, values: dict) -> StoredShare:
-        """Insert a share and its audit event on ``connection``, in its transaction.
-
-        One prepared INSERT rather than the session's unit of work, which costs more than the
-        insert itself on the API's busiest write.
-        """
-        from . import audit  # audit imports this module
-
-        result = connection.execute(_INSERT_SHARE, values)
-        share = StoredShare(id=result.inserted_primary_key[0], **result.last_inserted_params())
-        audit.share_created(connection, share)
-        return share
-
-    def recompute_expiry(self) -> None:
-        """Apply the expiry rules from the stored period fields and creation instant."""
-        self.expires_at = expiry.resolve_expiry(
+    def computed_expiry(self) -> datetime | None:
+        """The expiry the stored period fields give from the creation instant (rules 2-4)."""
+        return expiry.resolve_expiry(
             created_at=self.created_at,
             tz=self.timezone,
             period=self.period,
@@ -210,16 +207,9 @@ class Share(db.Model):
         if self.expires_at is None:
             return False
         try:
-            self_computed = expiry.resolve_expiry(
-                created_at=self.created_at,
-                tz=self.timezone,
-                period=self.period,
-                period_type=self.period_type,
-                absolute_expiry=self.absolute_expiry,
-            )
+            return self.computed_expiry() != self.expires_at
         except expiry.ExpiryError:
             return True
-        return self_computed != self.expires_at
 
     def claims(self) -> list[ShareClaim]:
         """This share's claims, newest first."""
@@ -247,68 +237,27 @@ class Share(db.Model):
         return ShareStatus.ACTIVE
 
     def to_dict(self) -> dict:
-        """The contract's Share object; an explicit whitelist, never ``__dict__``."""
-        return {
-            "id": self.id,
-            "profile_id": self.profile_id,
-            "source_type": self.source_type.value,
-            "source_id": self.source_id,
-            "handle": self.handle,
-            "code": self.code,
-            "timezone": self.timezone,
-            "period": self.period,
-            "period_type": self.period_type.value if self.period_type else None,
-            "absolute_expiry": self.absolute_expiry,
-            "expires_at": expiry.to_utc_z(self.expires_at),
-            "quantity": self.quantity,
-            "remaining_quantity": self.remaining_quantity,
-            "meta": self.meta,
-            "is_cloneable": self.is_cloneable,
-            "source": {"type": self.source_type.value, "id": self.source_id},
-            "created_at": expiry.to_utc_z(self.created_at),
-            "updated_at": expiry.to_utc_z(self.updated_at),
-        }
+        """The contract's Share object."""
+        return as_dict(self, SHARE_OBJECT)
 
 
 class StoredShare(SimpleNamespace):
-    """A share as ``Share.create`` stored it: every column (defaults filled in), outside the
+    """A share as ``shares.create`` stored it: every column (defaults filled in), outside the
     session. It answers ``to_dict`` as a loaded ``Share`` does; load the Share to change it."""
 
     to_dict = Share.to_dict
 
 
-#: Built once: every create runs it.
-_INSERT_SHARE = sa.insert(Share.__table__)
-
-
 class ShareTally(db.Model):
-    """How many shares count in one ``(dimension, value)``: kept by triggers, read for list
-    totals (``tallies``)."""
+    """How many shares count in one ``(dimension, value)``: kept by the triggers of
+    ``db.tallies``, read for list totals (``totals``)."""
 
-    __tablename__ = "share_tallies"
+    __tablename__ = tallies.TALLIES
 
     dimension: Mapped[str] = mapped_column(binary_string(32), primary_key=True)
     # Expiry days ("2026-11-29") compare as text: code point order on every database.
     value: Mapped[str] = mapped_column(binary_string(64), primary_key=True)
     shares: Mapped[int] = mapped_column(sa.BigInteger)
-
-
-@sa.event.listens_for(db.metadata, "after_create")
-def _install_tally_triggers(_metadata, connection, tables=(), **_kw) -> None:
-    """``create_all`` (the tests' databases) gets the tally triggers too; migrations install
-    them with the table."""
-    if Share.__table__ in tables:
-        from . import tallies
-
-        tallies.install(connection)
-
-
-class ClaimRefused(Exception):
-    """A claim the rules refuse; ``errors`` maps contract fields to messages."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__(errors)
-        self.errors = errors
 
 
 class ShareClaim(db.Model):
@@ -335,75 +284,10 @@ class ShareClaim(db.Model):
 
     def to_dict(self) -> dict:
         """The contract's ShareClaim object."""
-        return {
-            "id": self.id,
-            "share_id": self.share_id,
-            "share_profile_id": self.share_profile_id,
-            "profile_id": self.profile_id,
-            "claimed_at": expiry.to_utc_z(self.claimed_at),
-            "created_source_type": self.created_source_type.value,
-            "created_source_id": self.created_source_id,
-            "is_cloned": self.is_cloned,
-            "meta": self.meta,
-            "created_at": expiry.to_utc_z(self.created_at),
-            "updated_at": expiry.to_utc_z(self.updated_at),
-        }
+        return as_dict(self, CLAIM_OBJECT)
 
 
-def claim_share(share: Share, profile_id: str, code: str, meta: list[str] | None) -> ShareClaim:
-    """Claim ``share`` for ``profile_id``; raises ``ClaimRefused`` naming every reason.
-
-    The decrement is one conditional UPDATE, so concurrent claims can never take
-    ``remaining_quantity`` below zero, and the claim row is written in the same transaction.
-    """
-    now = utcnow()
-    errors: dict[str, list[str]] = {}
-    expected = share.code if share.code is not None else share.handle
-    if not hmac.compare_digest(code.encode(), expected.encode()):
-        what = "code" if share.code is not None else "handle"
-        errors["code"] = [f"The code is wrong: give the share's {what}."]
-    if profile_id == share.profile_id:
-        errors["profile_id"] = ["A profile cannot claim its own share."]
-    status = share.status(now)
-    if status is ShareStatus.EXPIRED:
-        errors["share"] = ["The share has expired."]
-    elif status is ShareStatus.EXHAUSTED:
-        errors["share"] = ["The share has no claims left."]
-    if errors:
-        raise ClaimRefused(errors)
-
-    taken = db.session.execute(
-        sa.update(Share)
-        .where(
-            Share.id == share.id,
-            sa.or_(Share.remaining_quantity.is_(None), Share.remaining_quantity > 0),
-            sa.or_(Share.expires_at.is_(None), Share.expires_at >= now),
-        )
-        # NULL (unlimited) stays NULL: NULL - 1 is NULL.
-        .values(remaining_quantity=Share.remaining_quantity - 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount != 1:
-        db.session.rollback()
-        # Another claim took the last one (or the share expired) between the check and now.
-        raise ClaimRefused({"share": ["The share has no claims left."]})
-    claim = ShareClaim(
-        share_id=share.id,
-        share_handle=share.handle,
-        share_profile_id=share.profile_id,
-        profile_id=profile_id,
-        claimed_at=now,
-        created_source_type=share.source_type,
-        created_source_id=share.source_id,
-        is_cloned=share.is_cloneable,
-        meta=meta,
-        created_at=now,
-        updated_at=now,
-    )
-    db.session.add(claim)
-    db.session.commit()
-    db.session.refresh(share)
-    return claim
+# --- people and scripts ----------------------------------------------------------------------
 
 
 class ApiToken(db.Model):
@@ -498,7 +382,7 @@ class IdempotencyKey(db.Model):
     """The first answer to a create sent with an ``Idempotency-Key``, replayed for 24 hours.
 
     Unique per token and key, and written in the create's own transaction: of two concurrent
-    requests with one key, one commits and the other finds its row.
+    requests with one key, one commits and the other finds its row (``idempotency``).
     """
 
     __tablename__ = "idempotency_keys"
@@ -513,35 +397,9 @@ class IdempotencyKey(db.Model):
     location: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
-    LIFETIME = timedelta(hours=24)
 
-    @staticmethod
-    def fingerprint_of(payload: dict) -> str:
-        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        # surrogatepass: JSON may carry a lone surrogate ("\ud800"), which strict UTF-8 refuses.
-        return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-
-    @classmethod
-    def find(cls, connection: sa.Connection, token_id: int, key: str) -> sa.Row | None:
-        """The live record for this token and key (an expired one is as good as none)."""
-        table = cls.__table__
-        row = connection.execute(
-            sa.select(table).where(table.c.token_id == token_id, table.c.key == key)
-        ).first()
-        if row is not None and utcnow() - row.created_at > cls.LIFETIME:
-            return None
-        return row
-
-    @classmethod
-    def record(cls, connection: sa.Connection, **values) -> None:
-        """Store a first answer on ``connection``, in the create's transaction, in place of an
-        expired record of the same key. A live one makes the INSERT fail (IntegrityError)."""
-        table = cls.__table__
-        connection.execute(
-            sa.delete(table).where(
-                table.c.token_id == values["token_id"],
-                table.c.key == values["key"],
-                table.c.created_at < utcnow() - cls.LIFETIME,
-            )
-        )
-        connection.execute(sa.insert(table), values)
+def create_tables(connection: sa.Connection) -> None:
+    """Every table, with the tallies' triggers: the schema the migrations build, in one step
+    (for tests and scratch databases; ``flask init-db`` runs the migrations)."""
+    db.metadata.create_all(connection)
+    tallies.install(connection)

@@ -6,23 +6,19 @@ Request bodies and list parameters are read off the WTForms classes (field kinds
 
 from __future__ import annotations
 
+import enum
+from datetime import datetime
+
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
 
 from . import ratelimit
-from .enums import PeriodType, Role, SourceType
-from .forms import (
-    CONTRACT_ORDER,
-    ClaimForm,
-    DigitsIntegerField,
-    EnumSelectField,
-    LinesField,
-    ShareEditForm,
-    ShareForm,
-    TimezoneField,
-)
-from .listing import SORT_FIELDS, ShareFilterForm
-from .models import Share
+from .enums import Role
+from .forms import ClaimForm, ShareEditForm, ShareForm
+from .forms.adapter import CONTRACT_ORDER
+from .forms.fields import DigitsIntegerField, EnumSelectField, LinesField, TimezoneField
+from .forms.filters import SORT_FIELDS, ShareFilterForm
+from .models import CLAIM_OBJECT, SHARE_OBJECT, Out, Share
 
 #: The adapter reads at most this many ASCII digits (forms.fields._DIGITS).
 MAX_DIGITS = 19
@@ -152,71 +148,30 @@ def body_schema(form) -> dict:
     return schema
 
 
-def share_schema() -> dict:
-    nullable_string = {"type": ["string", "null"]}
-    schema = {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "profile_id": {"type": "string"},
-            "source_type": {"type": "string", "enum": [m.value for m in SourceType]},
-            "source_id": {"type": "integer"},
-            "handle": {"type": "string", "minLength": 22, "pattern": "^[A-Za-z0-9_-]+$"},
-            "code": nullable_string,
-            "timezone": {"type": "string"},
-            "period": {"type": ["integer", "null"]},
-            "period_type": {
-                "type": ["string", "null"],
-                "enum": [m.value for m in PeriodType] + [None],
-            },
-            "absolute_expiry": nullable_string,
-            "expires_at": _nullable(TIMESTAMP),
-            "quantity": {"type": "integer"},
-            "remaining_quantity": {"type": ["integer", "null"], "minimum": 0},
-            "meta": {"type": ["array", "null"], "items": {"type": "string"}},
-            "is_cloneable": {"type": "boolean"},
-            "source": {
-                "type": "object",
-                "required": ["type", "id"],
-                "properties": {"type": {"type": "string"}, "id": {"type": "integer"}},
-            },
-            "created_at": TIMESTAMP,
-            "updated_at": TIMESTAMP,
-        },
-    }
-    schema["required"] = list(schema["properties"])
-    return schema
+def _out_schema(out: Out) -> dict:
+    """The JSON schema of one response field, from its type in ``models``."""
+    if isinstance(out.kind, type) and issubclass(out.kind, enum.Enum):
+        schema = {"type": "string", "enum": [member.value for member in out.kind]}
+    elif out.kind is datetime:
+        schema = dict(TIMESTAMP)
+    elif out.kind is list:
+        schema = {"type": "array", "items": {"type": "string"}}
+    else:
+        schema = {"type": JSON_TYPES[out.kind]}
+    schema.update(out.schema)
+    return _nullable(schema) if out.nullable else schema
 
 
-def claim_schema() -> dict:
+#: JSON Schema's names for the plain types of response fields.
+JSON_TYPES = {int: "integer", str: "string", bool: "boolean", dict: "object"}
+
+
+def object_schema(fields: tuple[Out, ...]) -> dict:
+    """A response object (Share, ShareClaim) from the same field list as its ``to_dict``."""
     return {
         "type": "object",
-        "required": [
-            "id",
-            "share_id",
-            "share_profile_id",
-            "profile_id",
-            "claimed_at",
-            "created_source_type",
-            "created_source_id",
-            "is_cloned",
-            "meta",
-            "created_at",
-            "updated_at",
-        ],
-        "properties": {
-            "id": {"type": "integer"},
-            "share_id": {"type": "integer"},
-            "share_profile_id": {"type": "string"},
-            "profile_id": {"type": "string"},
-            "claimed_at": TIMESTAMP,
-            "created_source_type": {"type": "string", "enum": [m.value for m in SourceType]},
-            "created_source_id": {"type": "integer"},
-            "is_cloned": {"type": "boolean"},
-            "meta": {"type": ["array", "null"], "items": {"type": "string"}},
-            "created_at": TIMESTAMP,
-            "updated_at": TIMESTAMP,
-        },
+        "required": [out.name for out in fields],
+        "properties": {out.name: _out_schema(out) for out in fields},
     }
 
 
@@ -302,216 +257,222 @@ def list_parameters(form: ShareFilterForm) -> list[dict]:
 
 def _forms():
     meta = {"csrf": False}
+    edit = ShareEditForm(formdata=None, meta=meta, share=Share(timezone="UTC"))
     return {
         "create": ShareForm(formdata=None, meta=meta),
-        "edit": ShareEditForm(formdata=None, meta=meta, share=Share(timezone="UTC")),
+        "edit": edit,
         "claim": ClaimForm(formdata=None, meta=meta),
     }
 
 
-def document() -> dict:
-    """The whole OpenAPI 3.1 document."""
+ID_PARAMETER = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+NOT_FOUND = {"404": {"description": "No such share.", **ERROR}}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Same key and body within 24 hours: the first response.",
+}
+
+
+def _shares_path() -> dict:
+    """``/api/v3/shares``: add and list."""
+    page = {"application/json": {"schema": {"$ref": "#/components/schemas/SharePage"}}}
+    return {
+        "post": {
+            "operationId": "addShare",
+            "summary": "Add share (role: agent)",
+            "parameters": [IDEMPOTENCY_KEY],
+            "requestBody": _json_body("#/components/schemas/ShareCreate"),
+            "responses": {
+                "201": {
+                    **_data("#/components/schemas/Share", "Created."),
+                    "headers": {"Location": {"schema": {"type": "string"}}},
+                },
+                **_errors("400", "401", "403", "413", "415", "422", "429"),
+            },
+        },
+        "get": {
+            "operationId": "listShares",
+            "summary": "List shares (role: viewer)",
+            "parameters": list_parameters(ShareFilterForm(MultiDict())),
+            "responses": {
+                "200": {"description": "One page of shares.", "content": page},
+                **_errors("401", "403", "422", "429"),
+            },
+        },
+    }
+
+
+def _share_path() -> dict:
+    """``/api/v3/shares/{id}``: get, edit and delete."""
+    return {
+        "parameters": [ID_PARAMETER],
+        "get": {
+            "operationId": "getShare",
+            "summary": "Get share (role: viewer)",
+            "responses": {
+                "200": _data("#/components/schemas/Share", "The share."),
+                **NOT_FOUND,
+                **_errors("401", "403", "429"),
+            },
+        },
+        "put": {
+            "operationId": "editShare",
+            "summary": "Edit share (role: agent)",
+            "requestBody": _json_body("#/components/schemas/ShareEdit"),
+            "responses": {
+                "200": _data("#/components/schemas/Share", "The edited share."),
+                **NOT_FOUND,
+                **_errors("400", "401", "403", "413", "415", "422", "429"),
+            },
+        },
+        "delete": {
+            "operationId": "deleteShare",
+            "summary": "Delete share (role: admin)",
+            "responses": {
+                "204": {"description": "Deleted; claims are kept."},
+                **NOT_FOUND,
+                **_errors("401", "403", "429"),
+            },
+        },
+    }
+
+
+def _claim_path() -> dict:
+    """``/api/v3/shares/{id}/claim``."""
+    return {
+        "parameters": [ID_PARAMETER],
+        "post": {
+            "operationId": "claimShare",
+            "summary": "Claim share (role: agent)",
+            "requestBody": _json_body("#/components/schemas/ClaimRequest"),
+            "responses": {
+                "201": _data("#/components/schemas/ShareClaim", "Claimed."),
+                **NOT_FOUND,
+                **_errors("400", "401", "403", "413", "415", "422", "429"),
+            },
+        },
+    }
+
+
+def page_schema(item_ref: str) -> dict:
+    """One page of a list: its items, the links to other pages and the numbers about it."""
+    links = ("first", "last", "prev", "next")
+    numbers = {
+        "current_page": {"type": "integer"},
+        "from": {"type": ["integer", "null"]},
+        "last_page": {"type": "integer"},
+        "per_page": {"type": "integer"},
+        "to": {"type": ["integer", "null"]},
+        "total": {"type": "integer"},
+        "path": {"type": "string"},
+    }
+    return {
+        "type": "object",
+        "required": ["data", "links", "meta"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": item_ref}},
+            "links": {
+                "type": "object",
+                "required": list(links),
+                "properties": {k: {"type": ["string", "null"]} for k in links},
+            },
+            "meta": {"type": "object", "required": list(numbers), "properties": numbers},
+        },
+    }
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {
+        "message": {"type": "string"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+}
+
+
+def _schemas() -> dict:
     forms = _forms()
     edit = body_schema(forms["edit"])
     edit["description"] = "Only these fields may change; absent fields keep their value."
-    id_param = {
-        "name": "id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 1},
+    return {
+        "Share": object_schema(SHARE_OBJECT),
+        "ShareClaim": object_schema(CLAIM_OBJECT),
+        "ShareCreate": body_schema(forms["create"]),
+        "ShareEdit": edit,
+        "ClaimRequest": body_schema(forms["claim"]),
+        "SharePage": page_schema("#/components/schemas/Share"),
+        "Error": ERROR_SCHEMA,
     }
-    not_found = {"404": {"description": "No such share.", **ERROR}}
+
+
+def _responses() -> dict:
+    """The responses operations share: an error, a 429, a 422."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {
+        "Error": {"description": "An error.", "content": error},
+        "TooManyRequests": {
+            "description": "Too many requests for this token; wait Retry-After seconds.",
+            "headers": {
+                "Retry-After": {"description": "Seconds until the window ends.", **_COUNT},
+                **RATE_LIMIT_HEADERS,
+            },
+            "content": error,
+        },
+        "ValidationError": {
+            "description": "Validation failed; `errors` names every bad field.",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "allOf": [{"$ref": "#/components/schemas/Error"}, {"required": ["errors"]}]
+                    }
+                }
+            },
+        },
+    }
+
+
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "Made with `flask --app webapp tokens create NAME --role ROLE` "
+    "or on the API tokens page.",
+}
+
+
+def document() -> dict:
+    """The whole OpenAPI 3.1 document."""
+    roles = ", ".join(role.value for role in Role)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Share Desk API",
             "version": "3",
             "description": "Shares: a profile offers one of its records to other profiles. "
-            "Follows the Omneo v3 Shares API. Roles: "
-            + ", ".join(f"{r.value}" for r in Role)
-            + " (each includes the ones before).",
+            f"Follows the Omneo v3 Shares API. Roles: {roles} (each includes the ones before).",
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
         "paths": {
-            "/api/v3/shares": {
-                "post": {
-                    "operationId": "addShare",
-                    "summary": "Add share (role: agent)",
-                    "parameters": [
-                        {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "required": False,
-                            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                            "description": "Same key and body within 24 hours: the first response.",
-                        }
-                    ],
-                    "requestBody": _json_body("#/components/schemas/ShareCreate"),
-                    "responses": {
-                        "201": {
-                            **_data("#/components/schemas/Share", "Created."),
-                            "headers": {"Location": {"schema": {"type": "string"}}},
-                        },
-                        **_errors("400", "401", "403", "413", "415", "422", "429"),
-                    },
-                },
-                "get": {
-                    "operationId": "listShares",
-                    "summary": "List shares (role: viewer)",
-                    "parameters": list_parameters(ShareFilterForm(MultiDict())),
-                    "responses": {
-                        "200": {
-                            "description": "One page of shares.",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/SharePage"}
-                                }
-                            },
-                        },
-                        **_errors("401", "403", "422", "429"),
-                    },
-                },
-            },
-            "/api/v3/shares/{id}": {
-                "parameters": [id_param],
-                "get": {
-                    "operationId": "getShare",
-                    "summary": "Get share (role: viewer)",
-                    "responses": {
-                        "200": _data("#/components/schemas/Share", "The share."),
-                        **not_found,
-                        **_errors("401", "403", "429"),
-                    },
-                },
-                "put": {
-                    "operationId": "editShare",
-                    "summary": "Edit share (role: agent)",
-                    "requestBody": _json_body("#/components/schemas/ShareEdit"),
-                    "responses": {
-                        "200": _data("#/components/schemas/Share", "The edited share."),
-                        **not_found,
-                        **_errors("400", "401", "403", "413", "415", "422", "429"),
-                    },
-                },
-                "delete": {
-                    "operationId": "deleteShare",
-                    "summary": "Delete share (role: admin)",
-                    "responses": {
-                        "204": {"description": "Deleted; claims are kept."},
-                        **not_found,
-                        **_errors("401", "403", "429"),
-                    },
-                },
-            },
-            "/api/v3/shares/{id}/claim": {
-                "parameters": [id_param],
-                "post": {
-                    "operationId": "claimShare",
-                    "summary": "Claim share (role: agent)",
-                    "requestBody": _json_body("#/components/schemas/ClaimRequest"),
-                    "responses": {
-                        "201": _data("#/components/schemas/ShareClaim", "Claimed."),
-                        **not_found,
-                        **_errors("400", "401", "403", "413", "415", "422", "429"),
-                    },
-                },
-            },
+            "/api/v3/shares": _shares_path(),
+            "/api/v3/shares/{id}": _share_path(),
+            "/api/v3/shares/{id}/claim": _claim_path(),
         },
         "components": {
-            "securitySchemes": {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "Made with `flask --app webapp tokens create NAME --role ROLE` "
-                    "or on the API tokens page.",
-                }
-            },
-            "schemas": {
-                "Share": share_schema(),
-                "ShareClaim": claim_schema(),
-                "ShareCreate": body_schema(forms["create"]),
-                "ShareEdit": edit,
-                "ClaimRequest": body_schema(forms["claim"]),
-                "SharePage": {
-                    "type": "object",
-                    "required": ["data", "links", "meta"],
-                    "properties": {
-                        "data": {"type": "array", "items": {"$ref": "#/components/schemas/Share"}},
-                        "links": {
-                            "type": "object",
-                            "required": ["first", "last", "prev", "next"],
-                            "properties": {
-                                k: {"type": ["string", "null"]}
-                                for k in ("first", "last", "prev", "next")
-                            },
-                        },
-                        "meta": {
-                            "type": "object",
-                            "required": [
-                                "current_page",
-                                "from",
-                                "last_page",
-                                "per_page",
-                                "to",
-                                "total",
-                                "path",
-                            ],
-                            "properties": {
-                                "current_page": {"type": "integer"},
-                                "from": {"type": ["integer", "null"]},
-                                "last_page": {"type": "integer"},
-                                "per_page": {"type": "integer"},
-                                "to": {"type": ["integer", "null"]},
-                                "total": {"type": "integer"},
-                                "path": {"type": "string"},
-                            },
-                        },
-                    },
-                },
-                "Error": {
-                    "type": "object",
-                    "required": ["message"],
-                    "properties": {
-                        "message": {"type": "string"},
-                        "errors": {
-                            "type": "object",
-                            "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                        },
-                    },
-                },
-            },
-            "responses": {
-                "Error": {
-                    "description": "An error.",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                },
-                "TooManyRequests": {
-                    "description": "Too many requests for this token; wait Retry-After seconds.",
-                    "headers": {
-                        "Retry-After": {"description": "Seconds until the window ends.", **_COUNT},
-                        **RATE_LIMIT_HEADERS,
-                    },
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                },
-                "ValidationError": {
-                    "description": "Validation failed; `errors` names every bad field.",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "allOf": [
-                                    {"$ref": "#/components/schemas/Error"},
-                                    {"required": ["errors"]},
-                                ]
-                            }
-                        }
-                    },
-                },
-            },
+            "securitySchemes": {"bearer": BEARER},
+            "schemas": _schemas(),
+            "responses": _responses(),
         },
     }
 

@@ -17,9 +17,11 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g
 from sqlalchemy.engine import Row
 
+from .clock import utcnow
+from .db.types import UTCDateTime
 from .errors import ApiError
 from .extensions import db
-from .models import ApiToken, UTCDateTime, utcnow
+from .models import ApiToken
 
 _RATE = re.compile(r"\s*(\d+)\s*(?:per|/)\s*(\d+)?\s*(second|minute|hour|day)s?\s*", re.IGNORECASE)
 _SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from . import expiry
-from .models import utcnow
+from .clock import utcnow
 
 
 def local_time(value: datetime | None, zone: str) -> str:

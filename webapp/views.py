@@ -17,13 +17,15 @@ from flask import (
     url_for,
 )
 
-from . import openapi
+from . import openapi, shares
 from .auth import requires
+from .clock import utcnow
 from .enums import Role
 from .extensions import db
 from .forms import ClaimForm, ShareEditForm, ShareForm
-from .listing import ShareFilterForm, fetch_page, share_query
-from .models import ClaimRefused, Share, claim_share, utcnow
+from .forms.filters import ShareFilterForm
+from .listing import fetch_page, share_query
+from .models import Share
 
 bp = Blueprint("shares", __name__)
 
@@ -142,7 +144,7 @@ def new_share():
     """The create form; post/redirect/get on success, the form again with 422 otherwise."""
     form = ShareForm()
     if form.validate_on_submit():
-        share = Share.create(db.session.connection(), form.share_values())
+        share = shares.create(form.share_values())
         db.session.commit()
         flash(f"Share {share.handle} created for profile {share.profile_id}.", "success")
         return redirect(url_for("shares.show_share", share_id=share.id))
@@ -179,7 +181,8 @@ def edit_share(share_id: int):
     share = db.get_or_404(Share, share_id)
     form = ShareEditForm(share=share, data=ShareEditForm.initial_data(share))
     if form.validate_on_submit():
-        form.apply(present=set(ShareEditForm.EDITABLE))
+        values, recompute = form.changes(present=set(ShareEditForm.EDITABLE))
+        shares.edit(share, values, recompute_expiry=recompute)
         db.session.commit()
         flash(f"Share {share.handle} updated.", "success")
         return redirect(url_for("shares.show_share", share_id=share.id))
@@ -196,8 +199,9 @@ def claim(share_id: int):
     if not form.validate_on_submit():
         return _detail(share, form, 422)
     try:
-        record = claim_share(share, form.profile_id.data, form.code.data, form.meta_lines.data)
-    except ClaimRefused as refused:
+        record = shares.claim(share, form.profile_id.data, form.code.data, form.meta_lines.data)
+        db.session.commit()
+    except shares.ClaimRefused as refused:
         for name, messages in refused.errors.items():
             if name == "share":  # not a field's fault: shown above the form
                 form.form_errors.extend(messages)
@@ -217,7 +221,7 @@ def delete_share(share_id: int):
     if request.method == "POST":
         # CSRFProtect has checked the token before this view ran.
         handle, profile = share.handle, share.profile_id
-        db.session.delete(share)
+        shares.delete(share)
         db.session.commit()
         message = f"Share {handle} of profile {profile} deleted."
         if claims:

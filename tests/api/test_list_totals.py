@@ -13,10 +13,12 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
-from webapp import tallies
+from webapp import totals
+from webapp.db import tallies
 from webapp.enums import PeriodType, ShareStatus, SourceType
 from webapp.extensions import db
-from webapp.listing import ShareFilterForm, fetch_page, share_query, status_condition
+from webapp.forms.filters import ShareFilterForm
+from webapp.listing import fetch_page, share_query, status_condition
 from webapp.models import Share
 
 URL = "/api/v3/shares"
@@ -169,7 +171,7 @@ def test_status_totals_equal_counting_at_any_instant(app, now):
                 sa.select(sa.func.count()).select_from(Share).where(status_condition(status, now))
             )
             by_rule = sum(share.status(now) is status for share in shares)
-            assert db.session.scalar(sa.select(tallies.status_total(status, now))) == counted
+            assert db.session.scalar(sa.select(totals.status_total(status, now))) == counted
             assert counted == by_rule, status
 
 

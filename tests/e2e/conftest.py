@@ -10,6 +10,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import STAFF_PASSWORD, add_staff, make_app
+from webapp import shares
+from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.models import AuditEvent, Share, ShareClaim
 
@@ -142,11 +144,11 @@ def make_share(live_app):
         values.update(fields)
         if isinstance(values.get("period_type"), str):
             values["period_type"] = PeriodType(values["period_type"])
+        values.setdefault("created_at", utcnow())
+        if "expires_at" not in fields:
+            values["expires_at"] = Share(**values).computed_expiry()
         with live_app.app_context():
-            share = Share(**values)
-            db.session.add(share)
-            db.session.flush()
-            share.recompute_expiry() if "expires_at" not in fields else None
+            share = shares.create(values)
             db.session.commit()
             return share.id, share.handle
 

@@ -35,8 +35,9 @@ def shoot(page: Page, name: str) -> None:
 @pytest.fixture
 def seeded(make_share, live_app):
     """A share with a claim and some history, and an empty-handed one."""
+    from webapp import shares
     from webapp.extensions import db
-    from webapp.models import Share, claim_share
+    from webapp.models import Share
 
     share_id, handle = make_share(
         profile_id="cust-1001",
@@ -50,7 +51,8 @@ def seeded(make_share, live_app):
     )
     make_share(profile_id="cust-1002", remaining_quantity=0)
     with live_app.app_context():
-        claim_share(db.session.get(Share, share_id), "cust-2002", "WELCOME", ["from-store"])
+        shares.claim(db.session.get(Share, share_id), "cust-2002", "WELCOME", ["from-store"])
+        db.session.commit()
     return share_id
 
 

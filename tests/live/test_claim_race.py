@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from webapp import tallies
+from webapp.db import tallies
 from webapp.extensions import db
 from webapp.models import Share, ShareClaim
 

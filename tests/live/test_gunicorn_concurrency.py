@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from tests import database
 from tests.conftest import TEST_SECRET
 from tests.live.helpers import Gunicorn, call, free_port, share_body
-from webapp import tallies
+from webapp.db import tallies
 from webapp.extensions import db
 from webapp.models import AuditEvent, Share
 

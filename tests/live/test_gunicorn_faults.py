@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.live.helpers import NO_ANSWER, call, share_body
-from webapp import tallies
+from webapp.db import tallies
 from webapp.extensions import db
 from webapp.models import AuditEvent, Share
 

@@ -6,7 +6,7 @@ import re
 
 import sqlalchemy as sa
 
-from webapp import expiry
+from webapp import expiry, shares
 from webapp.enums import PeriodType, SourceType
 from webapp.extensions import db
 from webapp.models import ApiToken, AuditEvent, Share, ShareClaim, SignInFailure, Staff, utcnow
@@ -58,8 +58,7 @@ def store_share(app, **fields) -> tuple[int, str]:
             absolute_expiry=values.get("absolute_expiry"),
         )
     with app.app_context():
-        share = Share(**values)
-        db.session.add(share)
+        share = shares.create(values)
         db.session.commit()
         return share.id, share.handle
 

@@ -22,10 +22,11 @@ from tests.security.helpers import (
     sign_in,
     store_share,
 )
+from webapp import shares
 from webapp.enums import PeriodType, Role, SourceType
 from webapp.expiry import resolve_expiry, to_utc_z
 from webapp.extensions import db
-from webapp.models import ApiToken, AuditEvent, Share, Staff
+from webapp.models import ApiToken, AuditEvent, Staff
 
 CLI_ACTOR = f"cli:{getpass.getuser()}"
 NEW_TOKEN = re.compile(r'<input id="new-token" value="([^"]+)" readonly>')
@@ -488,9 +489,9 @@ def bulk_shares(app, count: int, actor: str) -> None:
     with app.app_context():
         g.actor = actor
         for n in range(count):
-            db.session.add(
-                Share(profile_id=f"bulk-{n}", source_type=SourceType.REWARD, source_id=n + 1,
-                      timezone="UTC", remaining_quantity=1)
+            shares.create(
+                {"profile_id": f"bulk-{n}", "source_type": SourceType.REWARD, "source_id": n + 1,
+                 "timezone": "UTC", "remaining_quantity": 1}
             )  # fmt: skip
         db.session.commit()
 

@@ -17,10 +17,11 @@ import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from tests.conftest import make_app
-from webapp import tallies
+from webapp import totals
 from webapp.enums import PeriodType, SourceType
 from webapp.extensions import db
-from webapp.listing import SORT_FIELDS, ShareFilterForm, share_query
+from webapp.forms.filters import SORT_FIELDS, ShareFilterForm
+from webapp.listing import share_query
 from webapp.models import Share
 
 NOW = datetime(2026, 11, 29, 14, 30, tzinfo=UTC)
@@ -158,7 +159,7 @@ def test_a_live_status_in_expiry_order_merges_two_index_ranges(app, status, sort
     ids=["no filter", *TALLIED, *(f"status {status}" for status in STATUSES)],
 )
 def test_totals_come_from_the_tallies_and_index_lookups(app, args):
-    total = tallies.total(form(app, args).filters(), NOW)
+    total = totals.total(form(app, args).filters(), NOW)
     assert total is not None
     lines = plan(sa.select(total))
     assert not scans_shares(lines), shown(lines)

@@ -9,10 +9,12 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 
-from tests.conftest import table_names
-from webapp import tallies
+from tests import database
+from tests.conftest import TEST_SECRET, table_names
+from webapp import create_app
+from webapp.db import tallies
 from webapp.extensions import db
-from webapp.models import ApiToken, Share
+from webapp.models import ApiToken, Share, create_tables
 
 MODEL_TABLES = frozenset(db.metadata.tables)
 #: The revision that brought the share tallies and their triggers.
@@ -190,3 +192,72 @@ def test_the_tally_triggers_go_with_a_downgrade_and_come_back_once(bare_app):
         with db.engine.connect() as connection:
             assert tallies.stored(connection)[("all", "")] == 2
             assert tallies.stored(connection) == tallies.counted(connection)
+
+
+def schema(app) -> dict:
+    """Every table's columns, keys, indexes and triggers, as the database itself reports them."""
+    with app.app_context(), db.engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        found = {}
+        for table in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
+            found[table] = {
+                "columns": [
+                    (c["name"], str(c["type"]), c["nullable"], c.get("default"))
+                    for c in inspector.get_columns(table)
+                ],
+                "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
+                "indexes": sorted(
+                    (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                    for i in inspector.get_indexes(table)
+                ),
+                "unique": sorted(
+                    (u["name"], tuple(u["column_names"]))
+                    for u in inspector.get_unique_constraints(table)
+                ),
+            }
+        found["triggers"] = triggers(connection)
+    return found
+
+
+def triggers(connection) -> list[tuple[str, str]]:
+    """(name, what it runs) of each trigger: its SQL on SQLite, its function's on PostgreSQL."""
+    if connection.dialect.name == "sqlite":
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+    else:
+        query = (
+            "SELECT t.tgname, p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE NOT t.tgisinternal AND p.pronamespace = current_schema()::regnamespace "
+            "ORDER BY t.tgname"
+        )
+    return [tuple(row) for row in connection.exec_driver_sql(query)]
+
+
+def test_init_db_an_upgrade_and_the_tests_schema_are_one_schema(tmp_path):
+    """A fresh ``init-db``, an upgrade from the first migration, and the tables the tests make
+    (``models.create_tables``) end with the same columns, indexes and triggers."""
+    with (
+        database.fresh_database(tmp_path, "fresh") as fresh_url,
+        database.fresh_database(tmp_path, "upgraded") as upgraded_url,
+        database.fresh_database(tmp_path, "tests") as tests_url,
+    ):
+        fresh, upgraded, made = (
+            create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET, "DATABASE_URL": url})
+            for url in (fresh_url, upgraded_url, tests_url)
+        )
+        assert run(fresh, "init-db").exit_code == 0
+        with upgraded.app_context():
+            config = current_app.extensions["migrate"].migrate.get_config()
+            (first,) = ScriptDirectory.from_config(config).get_bases()
+        assert run(upgraded, "db", "upgrade", first).exit_code == 0
+        assert run(upgraded, "init-db").exit_code == 0
+        with made.app_context(), db.engine.begin() as connection:
+            create_tables(connection)
+        try:
+            expected = schema(fresh)
+            assert expected["triggers"], "the tallies' triggers are part of the schema"
+            assert schema(upgraded) == expected
+            assert schema(made) == expected
+        finally:
+            for app in (fresh, upgraded, made):
+                with app.app_context():
+                    db.engine.dispose()

@@ -1,9 +1,10 @@
-"""SQLite writers take turns (webapp/sqlite.py): a writer waits for the last one to commit,
+"""SQLite writers take turns (webapp/db/writer_queue.py): a writer waits for the last one to commit,
 instead of finding the database busy, across threads and processes, and gives its turn back
 however its transaction ends."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -16,17 +17,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_app
-from webapp import sqlite
+from webapp.db import writer_queue
 from webapp.extensions import db
 
 #: Long enough that a test which should not wait would fail rather than pass slowly.
 PATIENCE = 10
 
 
-def connect(path, timeout=PATIENCE) -> sqlite.Connection:
+def connect(path, timeout=PATIENCE) -> writer_queue.Connection:
     """A connection whose SQLite busy timeout is 0: if two writers ever met inside SQLite, the
     second would fail at once with "database is locked". Only the queue can make it wait."""
-    connection = sqlite.Connection(str(path), timeout=timeout, check_same_thread=False)
+    connection = writer_queue.Connection(str(path), timeout=timeout, check_same_thread=False)
     connection.execute("PRAGMA busy_timeout=0")
     return connection
 
@@ -40,9 +41,11 @@ def path(tmp_path):
     the app, and the open connection keeps it out of these tests, which set that timeout to 0.
     """
     path = tmp_path / "queue.sqlite3"
-    keeper = sqlite.Connection(str(path))
-    keeper.execute("CREATE TABLE rows (writer TEXT)")
-    keeper.commit()
+    # Made without the queue, so that no test finds a lock file it did not make itself.
+    with contextlib.closing(sqlite3.connect(path)) as setup:
+        setup.execute("CREATE TABLE rows (writer TEXT)")
+        setup.commit()
+    keeper = writer_queue.Connection(str(path))
     yield path
     keeper.close()
 
@@ -83,6 +86,44 @@ def test_a_writer_waits_for_the_open_write_transaction_to_commit(path):
     assert not thread.is_alive()
     assert errors == []
     assert rows(path) == ["first", "second"]
+    first.close()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "WITH new (writer) AS (SELECT ?) INSERT INTO rows SELECT writer FROM new",
+        "/* a comment first */ insert into rows values (?)",
+        "CREATE TABLE IF NOT EXISTS later (x)",
+    ],
+    ids=["with-insert", "comment-first", "ddl"],
+)
+def test_every_statement_that_writes_waits_its_turn(path, statement):
+    """SQLite itself says which statements write, so none slips past the queue by its wording
+    (here the second writer's busy timeout is 0: without the queue it would fail at once)."""
+    first = connect(path)
+    first.execute("INSERT INTO rows VALUES ('first')")
+    errors: list[Exception] = []
+
+    def write():
+        connection = connect(path)
+        try:
+            connection.execute(statement, ("second",) if "?" in statement else ())
+            connection.commit()
+        except Exception as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join(0.3)
+    assert thread.is_alive(), "the second writer should wait for its turn"
+    first.commit()
+    thread.join(PATIENCE)
+    assert not thread.is_alive()
+    assert errors == []
+    assert rows(path)[0] == "first"
     first.close()
 
 
@@ -214,7 +255,7 @@ def test_the_app_connects_through_the_queue_in_wal_mode(tmp_path):
     with app.app_context():
         raw = db.engine.raw_connection()
         try:
-            assert isinstance(raw.driver_connection, sqlite.Connection)
+            assert isinstance(raw.driver_connection, writer_queue.Connection)
             assert raw.driver_connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
             assert raw.driver_connection.execute("PRAGMA synchronous").fetchone() == (1,)
             busy = app.config["SQLITE_BUSY_TIMEOUT_MS"]
@@ -225,10 +266,10 @@ def test_the_app_connects_through_the_queue_in_wal_mode(tmp_path):
 
 
 def test_an_in_memory_database_has_no_queue():
-    connection = sqlite.Connection(":memory:")
+    connection = writer_queue.Connection(":memory:")
     connection.execute("CREATE TABLE rows (writer TEXT)")
     connection.execute("INSERT INTO rows VALUES ('only')")
     connection.commit()
     assert connection.execute("SELECT writer FROM rows").fetchall() == [("only",)]
-    assert sqlite.WriterQueue.of(":memory:") is None
+    assert writer_queue.WriterQueue.of(":memory:") is None
     connection.close()

@@ -1,71 +1,24 @@
-"""WTForms classes: the one validation for the HTML pages, the htmx preview and the JSON API.
+"""Every WTForms class: the one validation for the HTML pages, the htmx preview, the JSON API and
+(through ``adapter``) anything else that arrives as data.
 
-``base`` holds the base classes, ``fields`` the validators and field types, ``shares`` the
-share forms, and ``adapter`` feeds the same forms from a JSON body.
+One module per surface: ``shares`` (create and edit, with the expiry rules they share with the
+preview), ``claims``, ``filters`` (the list's and the audit trail's query strings), ``auth`` and
+``admin``. ``base`` and ``fields`` hold what they are built from; ``adapter`` feeds a JSON body
+to any of them.
 """
 
-from .adapter import CONTRACT_ORDER, JSONFormData, field_errors, form_from_json, formdata_from_json
-from .base import FieldsBuiltOnce, Form, QueryForm
-from .fields import (
-    BIGINT_MAX,
-    INT_MAX,
-    META_MAX_CHARS,
-    META_MAX_ITEMS,
-    DigitsIntegerField,
-    EnumSelectField,
-    LinesField,
-    TimezoneField,
-    ZoneListInput,
-    between,
-    empty_to_none,
-    human,
-    max_length,
-    meta_items,
-    optional,
-    required,
-    strip,
-    timezone_names,
-)
-from .shares import (
-    EXPIRY_FIELDS,
-    ClaimForm,
-    ExpiryForm,
-    ExpiryPreview,
-    ShareEditForm,
-    ShareForm,
-)
+from .adapter import field_errors, form_from_json, formdata_from_json
+from .base import Form, QueryForm
+from .claims import ClaimForm
+from .shares import ShareEditForm, ShareForm
 
 __all__ = [
-    "BIGINT_MAX",
-    "CONTRACT_ORDER",
-    "EXPIRY_FIELDS",
-    "INT_MAX",
-    "META_MAX_CHARS",
-    "META_MAX_ITEMS",
     "ClaimForm",
-    "DigitsIntegerField",
-    "EnumSelectField",
-    "ExpiryForm",
-    "ExpiryPreview",
-    "FieldsBuiltOnce",
     "Form",
-    "JSONFormData",
-    "LinesField",
     "QueryForm",
     "ShareEditForm",
     "ShareForm",
-    "TimezoneField",
-    "ZoneListInput",
-    "between",
-    "empty_to_none",
     "field_errors",
     "form_from_json",
     "formdata_from_json",
-    "human",
-    "max_length",
-    "meta_items",
-    "optional",
-    "required",
-    "strip",
-    "timezone_names",
 ]

@@ -1,4 +1,4 @@
-"""The share forms: create, edit and claim, and the expiry rules they share with the preview."""
+"""The share forms, create and edit, and the expiry rules they share with the live preview."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import DateTimeLocalInput
 
 from .. import expiry
+from ..clock import utcnow
 from ..enums import PeriodType, SourceType
-from ..models import Share, utcnow
+from ..models import Share
 from .base import Form
 from .fields import (
     BIGINT_MAX,
@@ -261,8 +262,9 @@ class ShareEditForm(ExpiryForm):
     def zone_name(self) -> str:
         return self.share.timezone
 
-    def apply(self, present: set[str]) -> None:
-        """Write the fields named in ``present`` to the share, then expiry rule 7."""
+    def changes(self, present: set[str]) -> tuple[dict, bool]:
+        """The values to write for the fields named in ``present``, and whether the expiry must
+        be recomputed from the period fields (expiry rule 7), for ``shares.edit``."""
         values = {
             "code": self.code.data,
             "period": self.period.data,
@@ -270,16 +272,18 @@ class ShareEditForm(ExpiryForm):
             "absolute_expiry": self.absolute_expiry.data,
             "meta": self.meta_lines.data,
         }
-        for name, value in values.items():
-            if name in present or (name == "period_type" and "period" in present):
-                setattr(self.share, name, value)
+        values = {
+            name: value
+            for name, value in values.items()
+            if name in present or (name == "period_type" and "period" in present)
+        }
         if self.expires_at.data is not None:
             # An explicit expiry posted back as it was shown keeps its stored instant: the
             # wall clock cannot tell the two occurrences of a repeated (DST) hour apart.
             if not self._expiry_posted_back_unchanged():
-                self.share.expires_at = self.computed_expires_at
-        elif present & {"expires_at", "period", "period_type", "absolute_expiry"}:
-            self.share.recompute_expiry()
+                values["expires_at"] = self.computed_expires_at
+            return values, False
+        return values, bool(present & {"expires_at", "period", "period_type", "absolute_expiry"})
 
     def _expiry_posted_back_unchanged(self) -> bool:
         shown = self.expires_at.object_data
@@ -289,19 +293,3 @@ class ShareEditForm(ExpiryForm):
             return datetime.fromisoformat(self.expires_at.data) == datetime.fromisoformat(shown)
         except ValueError:
             return False
-
-
-class ClaimForm(Form):
-    """Claim a share: the claimer, the share's code (or handle) and optional meta."""
-
-    profile_id = StringField(
-        "Claimer profile ID", filters=[strip], validators=[required, max_length(255)]
-    )
-    code = StringField(
-        "Code",
-        validators=[required, max_length(255)],
-        description="The share's code, or its handle when it has no code.",
-    )
-    meta_lines = LinesField(
-        "Meta", name="meta", validators=[meta_items], description="One value per line."
-    )

@@ -1,30 +1,22 @@
-"""Share tallies: exact list totals whose cost does not grow with the number of shares.
+"""The triggers behind exact list totals: SQL that keeps ``share_tallies`` in step with ``shares``.
 
 The list's ``meta.total`` must be exact, and counting the rows that match a broad filter (every
 share, all cloneable ones, all active ones) takes time in proportion to them. So the database
 keeps counts in ``share_tallies``, one row per ``(dimension, value)``, updated by triggers on
 ``shares`` in the writing statement's own transaction: whatever writes a share (a page, the API,
 a claim's conditional UPDATE, raw SQL) keeps the counts true, and a rollback takes its counts back.
+Status depends on the clock, so it is tallied by expiry day (UTC); ``webapp.totals`` turns the
+tallies into totals. docs/design.md has the story and the figures.
 
-Status depends on the clock, so it is tallied by expiry day (UTC): the shares expired by ``now``
-are those of the days before today, from the tallies, plus today's so far, counted through the
-``expires_at`` index. A list total then costs a few index lookups, however many shares exist.
-
-Only totals a tally answers exactly use one (no filter, one tallied filter, or the status alone);
-any other combination is counted from the rows, through the index of its narrowest filter.
+Migrations carry the SQL these functions wrote when they ran; tests' databases get it from here.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .enums import ShareStatus
-from .models import Share, ShareTally, Unindexed, storable
-
-TABLE = ShareTally.__tablename__
+SHARES = "shares"
+TALLIES = "share_tallies"
 
 #: Filters with one tally row per value; the others (profile id, handle, code, source id) are
 #: narrow enough for their indexes to count.
@@ -86,16 +78,17 @@ def _names(connection: Connection) -> tuple[str, str, str]:
     The tests' PostgreSQL schemas are chosen by ``schema_translate_map``, which raw DDL does not
     go through.
     """
-    schema = connection.schema_for_object(Share.__table__)
+    translate = connection.get_execution_options().get("schema_translate_map") or {}
+    schema = translate.get(None)
     prefix = f"{connection.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
-    return f"{prefix}{Share.__tablename__}", f"{prefix}{TABLE}", prefix
+    return f"{prefix}{SHARES}", f"{prefix}{TALLIES}", prefix
 
 
 OPERATIONS = {"INSERT": [("NEW", 1)], "UPDATE": [("OLD", -1), ("NEW", 1)], "DELETE": [("OLD", -1)]}
 
 
-def install(connection: Connection) -> None:
-    """Create the triggers that keep ``share_tallies`` up to date (again: no harm)."""
+def install_statements(connection: Connection) -> list[str]:
+    """The DDL that creates the triggers on this connection's database."""
     dialect = connection.dialect.name
     shares, tallies, prefix = _names(connection)
     if dialect == "postgresql":
@@ -103,38 +96,30 @@ def install(connection: Connection) -> None:
             f"{'IF' if n == 0 else 'ELSIF'} TG_OP = '{op}' THEN {_apply(dialect, rows, tallies)};"
             for n, (op, rows) in enumerate(OPERATIONS.items())
         )
-        connection.exec_driver_sql(
+        return [
             f"CREATE OR REPLACE FUNCTION {prefix}share_tallies_follow() RETURNS trigger "
-            f"LANGUAGE plpgsql AS $$ BEGIN {branches} END IF; RETURN NULL; END $$"
-        )
-        connection.exec_driver_sql(
+            f"LANGUAGE plpgsql AS $$ BEGIN {branches} END IF; RETURN NULL; END $$",
             "CREATE OR REPLACE TRIGGER share_tallies_follow "
             f"AFTER INSERT OR UPDATE OR DELETE ON {shares} "
-            f"FOR EACH ROW EXECUTE FUNCTION {prefix}share_tallies_follow()"
-        )
-        return
-    for op, rows in OPERATIONS.items():
-        # SQLite reads "INSERT ... SELECT ... ON CONFLICT" only with a WHERE in the SELECT: it is.
-        connection.exec_driver_sql(
-            f"CREATE TRIGGER IF NOT EXISTS {prefix}share_tallies_{op.lower()} "
-            f"AFTER {op} ON {Share.__tablename__} "
-            f"FOR EACH ROW BEGIN {_apply(dialect, rows, TABLE)}; END"
-        )
+            f"FOR EACH ROW EXECUTE FUNCTION {prefix}share_tallies_follow()",
+        ]
+    # SQLite reads "INSERT ... SELECT ... ON CONFLICT" only with a WHERE in the SELECT: it is.
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {prefix}share_tallies_{op.lower()} "
+        f"AFTER {op} ON {SHARES} "
+        f"FOR EACH ROW BEGIN {_apply(dialect, rows, TALLIES)}; END"
+        for op, rows in OPERATIONS.items()
+    ]
 
 
-def uninstall(connection: Connection) -> None:
-    """Drop the triggers (the migration's downgrade)."""
-    shares, _tallies, prefix = _names(connection)
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS share_tallies_follow ON {shares}")
-        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {prefix}share_tallies_follow()")
-        return
-    for op in OPERATIONS:
-        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {prefix}share_tallies_{op.lower()}")
+def install(connection: Connection) -> None:
+    """Create the triggers that keep ``share_tallies`` up to date (again: no harm)."""
+    for statement in install_statements(connection):
+        connection.exec_driver_sql(statement)
 
 
 def recount(connection: Connection) -> None:
-    """Set every tally from the shares themselves (after the triggers first appear)."""
+    """Set every tally from the shares themselves (after a restore that bypassed the triggers)."""
     shares, tallies, _prefix = _names(connection)
     connection.exec_driver_sql(f"DELETE FROM {tallies}")
     connection.exec_driver_sql(
@@ -177,65 +162,6 @@ def counted(connection: Connection) -> dict[tuple[str, str], int]:
 
 def stored(connection: Connection) -> dict[tuple[str, str], int]:
     """The tallies as kept, leaving out the zeros of values no share has any more."""
-    rows = connection.execute(sa.select(ShareTally.dimension, ShareTally.value, ShareTally.shares))
+    _shares, tallies, _prefix = _names(connection)
+    rows = connection.exec_driver_sql(f"SELECT dimension, value, shares FROM {tallies}")
     return {(dimension, value): total for dimension, value, total in rows if total}
-
-
-# --- totals --------------------------------------------------------------------------------
-
-
-def _sum(*conditions):
-    """The tallies' sum over some rows (PostgreSQL's sum of bigints is numeric: cast back)."""
-    summed = sa.func.coalesce(sa.func.sum(ShareTally.shares), 0)
-    return sa.select(sa.cast(summed, sa.BigInteger)).where(*conditions).scalar_subquery()
-
-
-def _tally(dimension: str, value: str = ""):
-    return _sum(ShareTally.dimension == dimension, ShareTally.value == value)
-
-
-def _expired(now: datetime, exhausted: bool):
-    """Shares with ``expires_at < now`` (and no claims left, when ``exhausted``).
-
-    Whole days come from the tallies; today's so far from the ``expires_at`` index.
-    """
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    dimension = "exhausted_expires_on" if exhausted else "expires_on"
-    days = _sum(ShareTally.dimension == dimension, ShareTally.value < midnight.date().isoformat())
-    today = sa.select(sa.func.count()).where(Share.expires_at >= midnight, Share.expires_at < now)
-    if exhausted:
-        # Through the expires_at range (today's), not every exhausted share's remaining_quantity.
-        today = today.where(Unindexed(Share.remaining_quantity) == 0)
-    return days + today.scalar_subquery()
-
-
-def status_total(status: ShareStatus, now: datetime):
-    """SQL for the number of shares with ``status`` at ``now`` (contract expiry rule 6)."""
-    expired = _expired(now, exhausted=False)
-    if status is ShareStatus.EXPIRED:
-        return expired
-    # Exhausted: no claims left and not expired.
-    exhausted = _tally("exhausted") - _expired(now, exhausted=True)
-    if status is ShareStatus.EXHAUSTED:
-        return exhausted
-    return _tally("all") - expired - exhausted
-
-
-def total(filters: dict[str, object], now: datetime):
-    """SQL for the exact total of a list with these filters, or None when no tally answers it.
-
-    ``filters`` maps the given filter names to their values (``is_cloneable``: True/False;
-    ``status``: a ShareStatus; enums for the enum filters).
-    """
-    if not filters:
-        return _tally("all")
-    if len(filters) != 1:
-        return None
-    ((name, value),) = filters.items()
-    if name == "status":
-        return status_total(value, now)
-    if name not in TALLIED_FILTERS or not storable(value):
-        return None
-    if isinstance(value, bool):
-        value = "true" if value else "false"
-    return _tally(name, getattr(value, "value", value))

@@ -1,0 +1,59 @@
+"""Every change to a staff account or an API token, each with its audit event.
+
+The admin pages and the command line call these; like ``shares``, each writes on the session
+and leaves the commit to its caller, so the change and its event commit together.
+"""
+
+from __future__ import annotations
+
+from . import audit
+from .clock import utcnow
+from .enums import AuditAction, Role
+from .extensions import db
+from .models import ApiToken, Staff
+
+
+def create_staff(email: str, role: Role, password: str) -> Staff:
+    """A new staff account (the email as given, normalised by the caller's form)."""
+    member = Staff(email=email, role=role, is_active=True)
+    member.set_password(password)
+    db.session.add(member)
+    db.session.flush()
+    changes = audit.created(audit.snapshot(member, audit.STAFF_FIELDS))
+    audit.record(db.session.connection(), AuditAction.STAFF, changes)
+    return member
+
+
+def update_staff(member: Staff, **values) -> dict[str, list]:
+    """Change a member's ``role`` or ``is_active``; records what changed, under their email."""
+    before = audit.snapshot(member, audit.STAFF_FIELDS)
+    for name, value in values.items():
+        setattr(member, name, value)
+    changes = audit.differences(before, audit.snapshot(member, audit.STAFF_FIELDS))
+    if changes:
+        db.session.flush()
+        labelled = {"email": [member.email, member.email], **changes}
+        audit.record(db.session.connection(), AuditAction.STAFF, labelled)
+    return changes
+
+
+def issue_token(name: str, role: Role) -> tuple[ApiToken, str]:
+    """A new token row, and the plain token to show once (only its hash is stored)."""
+    token, plain = ApiToken.issue(name, role)
+    db.session.add(token)
+    db.session.flush()
+    changes = audit.created(audit.snapshot(token, audit.TOKEN_FIELDS))
+    audit.record(db.session.connection(), AuditAction.TOKEN, changes)
+    return token, plain
+
+
+def revoke_token(token: ApiToken) -> bool:
+    """Revoke ``token`` (requests with it get 401 from then on); False when it was already."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    db.session.flush()
+    revoked = audit.plain(token.revoked_at)
+    changes = {"name": [token.name, token.name], "revoked_at": [None, revoked]}
+    audit.record(db.session.connection(), AuditAction.TOKEN, changes)
+    return True

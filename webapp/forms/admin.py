@@ -1,0 +1,67 @@
+"""The admin forms: staff accounts and their roles, API tokens."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import enum_choices, enum_coerce
+from wtforms.validators import ValidationError
+
+from ..enums import Role
+from ..extensions import db
+from ..models import ApiToken, Staff
+from .base import Form
+from .fields import max_length, required, strip
+
+
+def role_field(label="Role"):
+    return SelectField(
+        label,
+        choices=enum_choices(Role, label=lambda m: m.label),
+        coerce=enum_coerce(Role),
+        default=Role.VIEWER,
+        invalid_value_message="Choose a role: viewer, agent or admin.",
+        invalid_choice_message="Choose a role: viewer, agent or admin.",
+    )
+
+
+def check_password_length(form, field):
+    if field.data and len(field.data) < Staff.MIN_PASSWORD:
+        raise ValidationError(f"The password must be at least {Staff.MIN_PASSWORD} characters.")
+
+
+class StaffForm(Form):
+    email = EmailField("Email", filters=[strip], validators=[required, max_length(254)])
+    role = role_field()
+    password = PasswordField(
+        "Password",
+        validators=[required, check_password_length],
+        description=f"At least {Staff.MIN_PASSWORD} characters; share it with them privately.",
+    )
+
+    def validate_email(self, field):
+        if field.data and len(Staff.normalise_email(field.data)) > 254:
+            # Lowercasing can lengthen text ("İ" becomes two characters).
+            raise ValidationError("The email field must not be greater than 254 characters.")
+        if field.data and "@" not in field.data:
+            raise ValidationError("The email field must be an email address.")
+        if field.data and Staff.by_email(field.data):
+            raise ValidationError("A staff account with this email exists already.")
+
+
+class StaffRoleForm(Form):
+    role = role_field()
+
+
+class TokenForm(Form):
+    name = StringField(
+        "Name",
+        filters=[strip],
+        validators=[required, max_length(100)],
+        description="Who or what uses it, e.g. nightly-import.",
+    )
+    role = role_field()
+
+    def validate_name(self, field):
+        if field.data and db.session.scalar(sa.select(ApiToken).where(ApiToken.name == field.data)):
+            raise ValidationError("A token with this name exists already (names are never reused).")
