@@ -13,16 +13,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.security import generate_password_hash
 
-from tests import database
-from webapp import create_app, shares
-from webapp.enums import Role, SourceType
+from tests import database, factories
+from webapp import create_app
+from webapp.enums import Role
 from webapp.extensions import db
-from webapp.models import ApiToken, Share, Staff, create_tables
+from webapp.models import create_tables
 
 TEST_SECRET = "test-secret-key-not-for-production"
-STAFF_PASSWORD = "correct horse battery staple"
 #: The slow layers: each folder's tests carry its marker, so ``-m "not e2e"`` and the like work.
 SLOW_LAYERS = ("e2e", "live", "fuzz")
 
@@ -108,23 +106,9 @@ def app(_session_app):
     _session_app.config.update(config)
 
 
-@functools.cache
-def password_hash() -> str:
-    """One slow hash per test run, reused by every staff account the tests make."""
-    return generate_password_hash(STAFF_PASSWORD, method="scrypt")
-
-
-def add_staff(app, email: str, role: Role | str) -> int:
-    with app.app_context():
-        member = Staff(email=email, role=Role(role), password_hash=password_hash())
-        db.session.add(member)
-        db.session.commit()
-        return member.id
-
-
 def signed_in(app, role: Role | str):
     """A test client whose session belongs to a staff member with ``role``."""
-    staff_id = add_staff(app, f"{Role(role).value}-{secrets.token_hex(3)}@example.com", role)
+    staff_id = factories.staff(app, f"{Role(role).value}-{secrets.token_hex(3)}@example.com", role)
     client = app.test_client()
     with client.session_transaction() as session:
         session["staff_id"] = staff_id
@@ -160,21 +144,13 @@ def app_ctx(app):
 @pytest.fixture
 def token(app) -> str:
     """A live admin API token's plain value."""
-    return issue_token(app, "tests", Role.ADMIN)
-
-
-def issue_token(app, name: str, role: Role | str) -> str:
-    with app.app_context():
-        row, plain = ApiToken.issue(name, Role(role))
-        db.session.add(row)
-        db.session.commit()
-    return plain
+    return factories.token(app, "tests", Role.ADMIN)
 
 
 @pytest.fixture
 def token_for(app):
     """``token_for("viewer")``: the plain value of a new token with that role."""
-    return lambda role: issue_token(app, f"{role}-{secrets.token_hex(3)}", role)
+    return lambda role: factories.token(app, f"{role}-{secrets.token_hex(3)}", role)
 
 
 @pytest.fixture
@@ -192,40 +168,6 @@ def api(client, token):
             return call
 
     return Api()
-
-
-#: A minimal share, for tests that store shares straight into the database.
-SHARE_DEFAULTS = {
-    "profile_id": "owner-1",
-    "source_type": SourceType.REWARD,
-    "source_id": 42,
-    "timezone": "UTC",
-    "quantity": 1,
-    "remaining_quantity": 1,
-    "is_cloneable": False,
-}
-
-
-def store_shares(app, *rows: dict) -> list[int]:
-    """Insert shares straight into the database (``SHARE_DEFAULTS`` filled in); their ids."""
-    with app.app_context():
-        stored = [shares.create({**SHARE_DEFAULTS, **row}) for row in rows]
-        db.session.commit()
-        return [share.id for share in stored]
-
-
-def share_row(app, share_id: int) -> dict | None:
-    """The share's row as column values, or None when it is gone."""
-    with app.app_context():
-        share = db.session.get(Share, share_id)
-        if share is None:
-            return None
-        return {column.key: getattr(share, column.key) for column in Share.__table__.columns}
-
-
-def share_count(app) -> int:
-    with app.app_context():
-        return db.session.scalar(db.select(db.func.count(Share.id)))
 
 
 def assert_invalid(response, errors: dict[str, list[str]], in_order: bool = False) -> None:

@@ -10,10 +10,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import issue_token, make_app, share_count
+from tests import factories
+from tests.conftest import make_app
+from webapp.clock import utcnow
 from webapp.enums import PeriodType, Role, SourceType
 from webapp.extensions import db
-from webapp.models import ApiToken, IdempotencyKey, Share, utcnow
+from webapp.models import ApiToken, IdempotencyKey, Share
 from webapp.ratelimit import Rate
 
 URL = "/api/v3/shares"
@@ -49,7 +51,7 @@ def test_same_key_and_body_returns_the_first_share(app, client, token):
     assert again.headers["Location"] == first.headers["Location"]
     assert again.headers["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first.headers
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def test_same_key_with_reordered_keys_is_the_same_body(app, client, token):
@@ -57,7 +59,7 @@ def test_same_key_with_reordered_keys_is_the_same_body(app, client, token):
     again = idempotent_post(client, token, "order-2", dict(reversed(list(BODY.items()))))
     assert again.status_code == 201
     assert again.get_json()["data"]["id"] == first.get_json()["data"]["id"]
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def test_a_lone_surrogate_in_a_keyed_body_is_answered_not_a_500(app, client, token):
@@ -78,7 +80,7 @@ def test_a_lone_surrogate_in_a_keyed_body_is_answered_not_a_500(app, client, tok
         headers=bearer(token, **{"Idempotency-Key": "surrogate-2"}),
     )
     assert_json_error(response, 422)
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def test_same_key_with_another_body_is_refused(app, client, token):
@@ -88,7 +90,7 @@ def test_same_key_with_another_body_is_refused(app, client, token):
     body = assert_json_error(other, 422)
     assert list(body["errors"]) == ["Idempotency-Key"]
     assert "Idempotency-Key" in body["message"]
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def test_key_older_than_a_day_creates_a_new_share(app, client, token):
@@ -101,11 +103,11 @@ def test_key_older_than_a_day_creates_a_new_share(app, client, token):
     assert later.status_code == 201
     assert "Idempotent-Replayed" not in later.headers
     assert later.get_json()["data"]["id"] != first["id"]
-    assert share_count(app) == 2
+    assert factories.share_count(app) == 2
     # The new answer is what the key replays from now on.
     replay = idempotent_post(client, token, "order-4", BODY)
     assert replay.get_json()["data"]["id"] == later.get_json()["data"]["id"]
-    assert share_count(app) == 2
+    assert factories.share_count(app) == 2
 
 
 def test_key_younger_than_a_day_still_replays(app, client, token):
@@ -116,7 +118,7 @@ def test_key_younger_than_a_day_still_replays(app, client, token):
         db.session.commit()
     again = idempotent_post(client, token, "order-5", BODY)
     assert again.get_json()["data"]["id"] == first["id"]
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def test_keys_are_per_token(app, client, token, token_for):
@@ -126,14 +128,14 @@ def test_keys_are_per_token(app, client, token, token_for):
     assert mine.status_code == theirs.status_code == 201
     assert "Idempotent-Replayed" not in theirs.headers
     assert theirs.get_json()["data"]["id"] != mine.get_json()["data"]["id"]
-    assert share_count(app) == 2
+    assert factories.share_count(app) == 2
 
 
 @pytest.mark.parametrize("key", ["k" * 256, "k" * 1000])
 def test_key_longer_than_255_characters_is_refused(app, client, token, key):
     body = assert_json_error(idempotent_post(client, token, key, BODY), 422)
     assert list(body["errors"]) == ["Idempotency-Key"]
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_key_of_255_characters_is_accepted(app, client, token):
@@ -142,7 +144,7 @@ def test_key_of_255_characters_is_accepted(app, client, token):
     again = idempotent_post(client, token, key, BODY)
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def test_invalid_body_with_a_key_is_not_remembered(app, client, token):
@@ -151,13 +153,13 @@ def test_invalid_body_with_a_key_is_not_remembered(app, client, token):
     good = idempotent_post(client, token, "order-6", BODY)
     assert good.status_code == 201
     assert "Idempotent-Replayed" not in good.headers
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def test_without_a_key_every_post_creates(app, client, token):
     for _ in range(2):
         assert client.post(URL, json=BODY, headers=bearer(token)).status_code == 201
-    assert share_count(app) == 2
+    assert factories.share_count(app) == 2
 
 
 # --- size and rate limits ----------------------------------------------------------------
@@ -168,7 +170,7 @@ def test_body_over_64_kib_is_413(app, client, token):
     response = client.post(URL, json=body, headers=bearer(token))
     assert len(json.dumps(body)) > 64 * 1024
     assert_json_error(response, 413)
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_invalid_json_over_the_limit_is_413_not_400(app, client, token):
@@ -186,7 +188,7 @@ def test_body_of_exactly_the_limit_is_read(app, client, token):
     assert len(raw) == 64 * 1024
     response = client.post(URL, data=raw, headers=bearer(token), content_type="application/json")
     assert response.status_code == 201
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def _exactly_64_kib() -> bytes:
@@ -218,10 +220,10 @@ def test_chunked_body_without_content_length_is_held_to_the_limit(app, client, t
     )
     if status == 201:
         assert response.status_code == 201
-        assert share_count(app) == 1
+        assert factories.share_count(app) == 1
     else:
         assert_json_error(response, 413)
-        assert share_count(app) == 0
+        assert factories.share_count(app) == 0
 
 
 def test_put_and_claim_bodies_over_the_limit_are_413(app, client, token):
@@ -245,7 +247,7 @@ def limited(tmp_path):
 
 def test_fourth_request_in_a_minute_is_429(limited):
     client = limited.test_client()
-    token = issue_token(limited, "limited", Role.AGENT)
+    token = factories.token(limited, "limited", Role.AGENT)
     for _ in range(3):
         response = client.get(URL, headers=bearer(token))
         assert response.status_code == 200
@@ -259,8 +261,8 @@ def test_fourth_request_in_a_minute_is_429(limited):
 
 def test_rate_limit_counts_per_token(limited):
     client = limited.test_client()
-    first = issue_token(limited, "first", Role.AGENT)
-    second = issue_token(limited, "second", Role.AGENT)
+    first = factories.token(limited, "first", Role.AGENT)
+    second = factories.token(limited, "second", Role.AGENT)
     for _ in range(3):
         assert client.get(URL, headers=bearer(first)).status_code == 200
     assert client.get(URL, headers=bearer(first)).status_code == 429
@@ -271,11 +273,11 @@ def test_rate_limit_counts_per_token(limited):
 
 def test_rate_limit_covers_writes_and_refuses_them_unchanged(limited):
     client = limited.test_client()
-    token = issue_token(limited, "writer", Role.AGENT)
+    token = factories.token(limited, "writer", Role.AGENT)
     for _ in range(3):
         assert client.post(URL, json=BODY, headers=bearer(token)).status_code == 201
     assert_json_error(client.post(URL, json=BODY, headers=bearer(token)), 429)
-    assert share_count(limited) == 3
+    assert factories.share_count(limited) == 3
 
 
 def _window(app, name: str) -> tuple[int, object]:
@@ -286,7 +288,7 @@ def _window(app, name: str) -> tuple[int, object]:
 
 def test_counted_responses_say_where_the_token_stands(limited):
     client = limited.test_client()
-    token = issue_token(limited, "pacer", Role.AGENT)
+    token = factories.token(limited, "pacer", Role.AGENT)
     before = utcnow()
     answers = [client.get(URL, headers=bearer(token)) for _ in range(4)]
 
@@ -306,7 +308,7 @@ def test_counted_responses_say_where_the_token_stands(limited):
 
 def test_a_new_window_starts_once_the_last_one_ended(limited):
     client = limited.test_client()
-    token = issue_token(limited, "patient", Role.AGENT)
+    token = factories.token(limited, "patient", Role.AGENT)
     for _ in range(3):
         client.get(URL, headers=bearer(token))
     assert client.get(URL, headers=bearer(token)).status_code == 429
@@ -325,7 +327,7 @@ def test_a_new_window_starts_once_the_last_one_ended(limited):
 
 def test_unknown_and_revoked_tokens_are_refused_before_anything_is_counted(limited):
     client = limited.test_client()
-    token = issue_token(limited, "gone", Role.AGENT)
+    token = factories.token(limited, "gone", Role.AGENT)
     client.get(URL, headers=bearer(token))
     with limited.app_context():
         row = db.session.scalar(sa.select(ApiToken).where(ApiToken.name == "gone"))
@@ -467,7 +469,7 @@ def test_viewer_token_may_not_write_json_403(app, token_for):
     response = app.test_client().post(URL, json=BODY, headers=bearer(viewer))
     body = assert_json_error(response, 403)
     assert "viewer" in body["message"]
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 @pytest.mark.parametrize(
@@ -479,7 +481,7 @@ def test_body_that_is_not_json_typed_is_415(app, client, token, data, content_ty
     kwargs = {"content_type": content_type} if content_type else {}
     response = client.post(URL, data=data, headers=bearer(token), **kwargs)
     assert_json_error(response, 415)
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_json_with_a_charset_is_accepted(app, client, token):
@@ -494,7 +496,7 @@ def test_json_with_a_charset_is_accepted(app, client, token):
 def test_body_that_is_not_a_json_object_is_400(app, client, token, raw):
     response = client.post(URL, data=raw, headers=bearer(token), content_type="application/json")
     assert_json_error(response, 400)
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 # --- the OpenAPI document ----------------------------------------------------------------
@@ -558,7 +560,7 @@ def test_document_lists_errors_as_the_json_shape(document):
 def test_document_describes_the_429_as_it_is_sent(document, limited):
     refused = document["components"]["responses"]["TooManyRequests"]
     client = limited.test_client()
-    token = issue_token(limited, "described", Role.AGENT)
+    token = factories.token(limited, "described", Role.AGENT)
     for _ in range(3):
         client.get(URL, headers=bearer(token))
     answer = client.get(URL, headers=bearer(token))
@@ -682,7 +684,7 @@ def test_share_row_is_untouched_by_refused_requests(app, client, token):
         client.put(f"{URL}/{share_id}", data="code=x", headers=bearer(token),
                    content_type="application/x-www-form-urlencoded"),
         client.put(f"{URL}/{share_id}", json={"code": "NEW"}, headers=bearer("nope")),
-        client.delete(f"{URL}/{share_id}", headers=bearer(issue_token(app, "v", Role.AGENT))),
+        client.delete(f"{URL}/{share_id}", headers=bearer(factories.token(app, "v", Role.AGENT))),
     ]  # fmt: skip
     assert [r.status_code for r in refused] == [400, 422, 415, 401, 403]
     with app.app_context():

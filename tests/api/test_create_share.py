@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import make_app, share_count
-from webapp.enums import PeriodType, SourceType
+from tests import factories
+from tests.conftest import make_app
+from webapp.enums import PeriodType, Role, SourceType
 from webapp.expiry import resolve_expiry, to_utc_z
 from webapp.extensions import db
-from webapp.models import ApiToken, Share
 
 URL = "/api/v3/shares"
 VALID = {"profile_id": "profile-1", "source_id": 12, "source_type": "reward"}
@@ -55,14 +55,6 @@ def created(api, **fields) -> dict:
     return response.get_json()["data"]
 
 
-def stored(app, share_id: int) -> dict:
-    """The share's row as column values (enum members, aware datetimes), read from the DB."""
-    with app.app_context():
-        share = db.session.get(Share, share_id)
-        assert share is not None
-        return {column.key: getattr(share, column.key) for column in Share.__table__.columns}
-
-
 def assert_invalid(response, *fields: str) -> dict:
     """A 422 whose ``errors`` names exactly ``fields``, each with messages; returns errors."""
     assert response.status_code == 422, response.get_json()
@@ -76,10 +68,7 @@ def assert_invalid(response, *fields: str) -> dict:
 
 def client_with_token(app):
     """A test client for ``app`` sending a fresh bearer token (like the ``api`` fixture)."""
-    with app.app_context():
-        row, plain = ApiToken.issue("other-app")
-        db.session.add(row)
-        db.session.commit()
+    plain = factories.token(app, "other-app", Role.AGENT)
     client = app.test_client()
 
     class Api:
@@ -110,8 +99,8 @@ def test_create_returns_201_the_share_and_its_location(app, api):
     assert URL_SAFE.fullmatch(data["handle"])
     for key in ("created_at", "updated_at"):
         assert UTC_Z_SECOND.fullmatch(data[key]), data[key]
-    assert share_count(app) == 1
-    row = stored(app, data["id"])
+    assert factories.share_count(app) == 1
+    row = factories.share_row(app, data["id"])
     assert row["handle"] == data["handle"]
     assert row["created_at"].microsecond == 0
     assert to_utc_z(row["created_at"]) == data["created_at"]
@@ -129,7 +118,7 @@ def test_handles_and_ids_are_unique_across_creates(app, api):
     assert len({s["handle"] for s in shares}) == 25
     assert len({s["id"] for s in shares}) == 25
     assert all(URL_SAFE.fullmatch(s["handle"]) for s in shares)
-    assert share_count(app) == 25
+    assert factories.share_count(app) == 25
 
 
 def test_omneo_example_body_is_stored_as_given(app, api):
@@ -156,7 +145,7 @@ def test_omneo_example_body_is_stored_as_given(app, api):
     expected = {**body, "quantity": 1}
     assert {key: data[key] for key in body} == expected
     assert data["source"] == {"type": "profile", "id": 123}
-    row = stored(app, data["id"])
+    row = factories.share_row(app, data["id"])
     assert row["profile_id"] == "omneo-profile-42"
     assert row["source_type"] is SourceType.PROFILE
     assert row["source_id"] == 123
@@ -178,7 +167,7 @@ def test_missing_timezone_stores_the_default_utc(app, api, timezone):
     fields = {} if timezone == "omitted" else {"timezone": timezone}
     data = created(api, **fields)
     assert data["timezone"] == "UTC"
-    assert stored(app, data["id"])["timezone"] == "UTC"
+    assert factories.share_row(app, data["id"])["timezone"] == "UTC"
 
 
 @pytest.mark.parametrize("timezone", ["omitted", None, ""])
@@ -188,7 +177,7 @@ def test_missing_timezone_stores_the_configured_default(tmp_path, timezone):
     fields = {} if timezone == "omitted" else {"timezone": timezone}
     data = created(client_with_token(app), **fields, period=1)
     assert data["timezone"] == MELBOURNE
-    assert stored(app, data["id"])["timezone"] == MELBOURNE
+    assert factories.share_row(app, data["id"])["timezone"] == MELBOURNE
     # The expiry is 23:59:59 in that default zone.
     local = datetime.fromisoformat(data["expires_at"]).astimezone(ZoneInfo(MELBOURNE))
     assert local.time() == time(23, 59, 59)
@@ -198,7 +187,7 @@ def test_missing_timezone_stores_the_configured_default(tmp_path, timezone):
 
 def test_explicit_timezone_is_stored(app, api):
     data = created(api, timezone="America/New_York")
-    assert stored(app, data["id"])["timezone"] == "America/New_York"
+    assert factories.share_row(app, data["id"])["timezone"] == "America/New_York"
 
 
 @pytest.mark.parametrize(
@@ -218,26 +207,26 @@ def test_explicit_timezone_is_stored(app, api):
 def test_remaining_quantity_default(app, api, fields, remaining):
     data = created(api, **fields)
     assert data["remaining_quantity"] == remaining
-    assert stored(app, data["id"])["remaining_quantity"] == remaining
+    assert factories.share_row(app, data["id"])["remaining_quantity"] == remaining
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, False), (False, False), (True, True)])
 def test_is_cloneable_null_means_false(app, api, value, expected):
     data = created(api, is_cloneable=value)
     assert data["is_cloneable"] is expected
-    assert stored(app, data["id"])["is_cloneable"] is expected
+    assert factories.share_row(app, data["id"])["is_cloneable"] is expected
 
 
 @pytest.mark.parametrize("quantity", [None, 1, "1"])
 def test_quantity_defaults_to_and_accepts_only_one(app, api, quantity):
     data = created(api, quantity=quantity)
     assert data["quantity"] == 1
-    assert stored(app, data["id"])["quantity"] == 1
+    assert factories.share_row(app, data["id"])["quantity"] == 1
 
 
 def test_period_without_period_type_is_stored_as_days(app, api):
     data = created(api, period=3)
-    row = stored(app, data["id"])
+    row = factories.share_row(app, data["id"])
     assert (row["period"], row["period_type"]) == (3, PeriodType.DAYS)
     assert data["period_type"] == "days"
     expected = resolve_expiry(created_at=row["created_at"], tz="UTC", period=3, period_type="days")
@@ -248,13 +237,13 @@ def test_period_without_period_type_is_stored_as_days(app, api):
 def test_empty_string_means_null(app, api, field):
     data = created(api, **{field: ""})
     assert data[field] is None
-    assert stored(app, data["id"])[field] is None
+    assert factories.share_row(app, data["id"])[field] is None
 
 
 def test_nothing_set_means_never_expires(app, api):
     data = created(api)
     assert data["expires_at"] is None
-    row = stored(app, data["id"])
+    row = factories.share_row(app, data["id"])
     assert (row["period"], row["period_type"], row["expires_at"]) == (None, None, None)
 
 
@@ -277,7 +266,7 @@ def test_nothing_set_means_never_expires(app, api):
 def test_integer_fields_accept_digit_strings(app, api, field, value, expected, extra):
     data = created(api, **extra, **{field: value})
     assert data[field] == expected and type(data[field]) is int
-    assert stored(app, data["id"])[field] == expected
+    assert factories.share_row(app, data["id"])[field] == expected
 
 
 INTEGER_FIELDS = ["source_id", "period", "quantity", "remaining_quantity"]
@@ -293,7 +282,7 @@ def test_integer_fields_reject_everything_but_digits(app, api, field, value):
     # A cloneable share, so remaining_quantity is not refused for being above 1.
     errors = assert_invalid(create(api, is_cloneable=True, **{field: value}), field)
     assert errors[field][0].startswith(f"The {field.replace('_', ' ')} field must be")
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 @pytest.mark.parametrize(
@@ -309,7 +298,7 @@ def test_integer_fields_reject_everything_but_digits(app, api, field, value):
 def test_integer_ranges(app, api, field, value, message):
     errors = assert_invalid(create(api, is_cloneable=True, **{field: value}), field)
     assert errors[field][0].startswith(message)
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 @pytest.mark.parametrize("remaining", [2, "2", 100])
@@ -318,14 +307,14 @@ def test_non_cloneable_share_takes_at_most_one_claim(app, api, remaining):
     assert errors["remaining_quantity"] == [
         "The remaining quantity field must be 0 or 1 when the share is not cloneable."
     ]
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 @pytest.mark.parametrize("quantity", [0, 2, "2", "0"])
 def test_quantity_other_than_one_is_refused(app, api, quantity):
     errors = assert_invalid(create(api, quantity=quantity), "quantity")
     assert errors["quantity"] == ["The quantity field must be 1."]
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 # --- strings and enums ---------------------------------------------------------------------
@@ -337,7 +326,7 @@ def test_every_contract_source_type_is_accepted(app, api, source_type):
     data = created(api, source_type=source_type)
     assert data["source_type"] == source_type
     assert data["source"] == {"type": source_type, "id": 12}
-    assert stored(app, data["id"])["source_type"].value == source_type
+    assert factories.share_row(app, data["id"])["source_type"].value == source_type
 
 
 @pytest.mark.parametrize(
@@ -347,7 +336,7 @@ def test_every_contract_source_type_is_accepted(app, api, source_type):
 def test_source_type_outside_the_enum_is_refused(app, api, source_type):
     errors = assert_invalid(create(api, source_type=source_type), "source_type")
     assert errors["source_type"] == ["The selected source type is invalid."]
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 @pytest.mark.parametrize(
@@ -377,14 +366,14 @@ def test_source_type_outside_the_enum_is_refused(app, api, source_type):
 def test_string_and_enum_rules(app, api, fields, field, message):
     errors = assert_invalid(api.post(URL, json={**VALID, **fields}), field)
     assert errors[field][0].startswith(message)
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_profile_id_is_trimmed_and_may_be_255_chars(app, api):
     data = created(api, profile_id="  customer-7  ")
-    assert stored(app, data["id"])["profile_id"] == "customer-7"
+    assert factories.share_row(app, data["id"])["profile_id"] == "customer-7"
     data = created(api, profile_id="p" * 255, code="c" * 255)
-    row = stored(app, data["id"])
+    row = factories.share_row(app, data["id"])
     assert (len(row["profile_id"]), len(row["code"])) == (255, 255)
 
 
@@ -403,7 +392,7 @@ def test_profile_id_is_trimmed_and_may_be_255_chars(app, api):
 def test_every_period_type_is_accepted(app, api, period_type, absolute_expiry):
     data = created(api, period=1, period_type=period_type, absolute_expiry=absolute_expiry)
     assert data["period_type"] == period_type
-    row = stored(app, data["id"])
+    row = factories.share_row(app, data["id"])
     assert (row["period_type"].value, row["absolute_expiry"]) == (period_type, absolute_expiry)
     assert row["expires_at"] is not None
 
@@ -427,7 +416,7 @@ def test_every_period_type_is_accepted(app, api, period_type, absolute_expiry):
 )
 def test_bad_meta_is_refused(app, api, meta, message):
     assert assert_invalid(create(api, meta=meta), "meta") == {"meta": [message]}
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 @pytest.mark.parametrize(
@@ -436,7 +425,7 @@ def test_bad_meta_is_refused(app, api, meta, message):
 def test_meta_within_limits_is_stored_unchanged(app, api, meta):
     data = created(api, meta=meta)
     assert data["meta"] == meta
-    assert stored(app, data["id"])["meta"] == meta
+    assert factories.share_row(app, data["id"])["meta"] == meta
 
 
 # --- ignored fields ------------------------------------------------------------------------
@@ -460,8 +449,8 @@ def test_unknown_and_server_owned_fields_are_ignored(app, api):
     assert not data["updated_at"].startswith("2000")
     assert data["source"] == {"type": "reward", "id": 12}
     assert "colour" not in data and "status" not in data
-    assert share_count(app) == 2
-    row = stored(app, data["id"])
+    assert factories.share_count(app) == 2
+    row = factories.share_row(app, data["id"])
     assert row["created_at"].year != 2000 and row["handle"] == data["handle"]
 
 
@@ -496,7 +485,7 @@ def test_unknown_and_server_owned_fields_are_ignored(app, api):
 def test_explicit_expiry_is_stored_in_utc(app, api, fields, expected):
     data = created(api, **fields)
     assert data["expires_at"] == expected
-    assert to_utc_z(stored(app, data["id"])["expires_at"]) == expected
+    assert to_utc_z(factories.share_row(app, data["id"])["expires_at"]) == expected
 
 
 @pytest.mark.parametrize(
@@ -524,7 +513,7 @@ def test_period_expiry_follows_the_rules_from_the_stored_creation_instant(
         period_type=period_type,
         absolute_expiry=absolute_expiry,
     )
-    row = stored(app, data["id"])
+    row = factories.share_row(app, data["id"])
     expected = resolve_expiry(
         created_at=row["created_at"],
         tz=MELBOURNE,
@@ -574,7 +563,7 @@ ABS_MUST_BE = "The absolute expiry field must be"
 def test_expiry_rule_violations_are_field_errors(app, api, fields, field, message):
     errors = assert_invalid(api.post(URL, json={**VALID, **fields}), field)
     assert errors[field][0].startswith(message)
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 # --- 422 shape -----------------------------------------------------------------------------
@@ -603,7 +592,7 @@ def test_a_422_names_every_bad_field_at_once(app, api):
     assert errors["source_type"] == ["The selected source type is invalid."]
     assert errors["is_cloneable"] == ["The is cloneable field must be true or false."]
     assert errors["remaining_quantity"] == ["The remaining quantity field must be at least 0."]
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 @pytest.mark.parametrize(
@@ -625,7 +614,7 @@ def test_a_bad_zone_or_expiry_does_not_hide_the_period_errors(app, api, fields, 
     errors = assert_invalid(create(api, **fields), *expected)
     for field, message in expected.items():
         assert len(errors[field]) == 1 and errors[field][0].startswith(message)
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_a_422_for_a_missing_body_names_the_required_fields(app, api):
@@ -637,7 +626,7 @@ def test_a_422_for_a_missing_body_names_the_required_fields(app, api):
         "source_type": ["The source type field is required."],
     }
     assert isinstance(response.get_json()["message"], str)
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 # --- other error statuses ------------------------------------------------------------------
@@ -693,7 +682,7 @@ ERROR_REQUESTS = {
 def test_errors_are_json_with_a_message_and_change_nothing(app, api, client, token, case):
     method, path, build, status = ERROR_REQUESTS[case]
     created(api)  # an existing share, so a 404 is about the id and not an empty table
-    before = share_count(app)
+    before = factories.share_count(app)
 
     response = getattr(client, method)(path, **build(token))
 
@@ -703,7 +692,7 @@ def test_errors_are_json_with_a_message_and_change_nothing(app, api, client, tok
     assert isinstance(body["message"], str) and body["message"]
     assert "errors" not in body
     assert "Traceback" not in response.get_data(as_text=True)
-    assert share_count(app) == before == 1
+    assert factories.share_count(app) == before == 1
 
 
 def test_revoked_token_is_refused(app, api):
@@ -716,7 +705,7 @@ def test_revoked_token_is_refused(app, api):
     assert response.status_code == 401
     assert isinstance(response.get_json()["message"], str)
     assert api.get(f"{URL}/1").status_code == 401
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 # --- no input gives a 500 ------------------------------------------------------------------
@@ -737,8 +726,8 @@ def test_no_input_gives_a_500(app, api, field, value):
     body = response.get_json()
     if response.status_code == 201:
         assert set(body["data"]) == SHARE_KEYS
-        assert share_count(app) == 1
+        assert factories.share_count(app) == 1
     else:
         assert isinstance(body["message"], str)
         assert field in body["errors"]
-        assert share_count(app) == 0
+        assert factories.share_count(app) == 0

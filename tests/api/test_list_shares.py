@@ -7,10 +7,12 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from tests.conftest import assert_invalid, share_count, store_shares
+from tests import factories
+from tests.conftest import assert_invalid
+from webapp.clock import utcnow
 from webapp.enums import PeriodType, SourceType
 from webapp.extensions import db
-from webapp.models import Share, utcnow
+from webapp.models import Share
 
 URL = "/api/v3/shares"
 PATH = "http://localhost/api/v3/shares"
@@ -25,11 +27,6 @@ SORT_MESSAGE = (
     "remaining_quantity, optionally prefixed with - for descending."
 )
 BASE = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-def add_shares(app, *rows: dict) -> list[int]:
-    """Store shares (of profile ``owner``, source 1 unless a row says otherwise); their ids."""
-    return store_shares(app, *({"profile_id": "owner", "source_id": 1, **row} for row in rows))
 
 
 def listing(api, query: str = "") -> dict:
@@ -64,7 +61,7 @@ def link(url: str | None) -> dict | None:
 
 
 def test_default_is_15_newest_first_with_links_and_meta(app, api):
-    created = add_shares(app, *({"profile_id": f"p-{n}"} for n in range(20)))
+    created = factories.shares(app, *({"profile_id": f"p-{n}"} for n in range(20)))
 
     body = listing(api)
 
@@ -82,7 +79,7 @@ def test_default_is_15_newest_first_with_links_and_meta(app, api):
     assert link(body["links"]["last"]) == {"page[number]": "2"}
     assert body["links"]["prev"] is None
     assert link(body["links"]["next"]) == {"page[number]": "2"}
-    assert share_count(app) == 20
+    assert factories.share_count(app) == 20
 
 
 def test_each_item_is_the_same_share_object_as_get_one(app, api):
@@ -145,7 +142,7 @@ def test_empty_list_has_null_from_and_to(api):
     ],
 )
 def test_page_number_and_size(app, api, total, number, size, want, meta, prev, next_):
-    created = sorted(add_shares(app, *({} for _ in range(total))), reverse=True)
+    created = sorted(factories.shares(app, *({} for _ in range(total))), reverse=True)
 
     body = listing(api, f"page[number]={number}&page[size]={size}")
 
@@ -171,7 +168,7 @@ def test_page_number_and_size(app, api, total, number, size, want, meta, prev, n
 
 
 def test_page_size_100_is_the_maximum(app, api):
-    created = sorted(add_shares(app, *({} for _ in range(101))), reverse=True)
+    created = sorted(factories.shares(app, *({} for _ in range(101))), reverse=True)
 
     body = listing(api, "page[size]=100")
     assert ids(body) == created[:100]
@@ -185,8 +182,8 @@ def test_page_size_100_is_the_maximum(app, api):
 
 
 def test_links_keep_the_filters_sort_and_size(app, api):
-    add_shares(app, *({"profile_id": "keep", "code": "K"} for _ in range(5)))
-    add_shares(app, {"profile_id": "other"})
+    factories.shares(app, *({"profile_id": "keep", "code": "K"} for _ in range(5)))
+    factories.share(app, profile_id="other")
 
     body = listing(
         api, "filter[profile_id]=keep&filter[code]=K&sort=created_at&page[size]=2&page[number]=2"
@@ -211,7 +208,7 @@ def test_links_keep_the_filters_sort_and_size(app, api):
 
 
 def test_links_keep_an_explicit_page_size_even_the_default(app, api):
-    add_shares(app, *({} for _ in range(20)))
+    factories.shares(app, *({} for _ in range(20)))
 
     body = listing(api, "page[size]=15")
 
@@ -245,10 +242,10 @@ NUMBER_INT = "The page number parameter must be an integer."
     ],
 )
 def test_bad_page_values_are_422_naming_the_parameter(app, api, query, errors):
-    add_shares(app, {})
+    factories.share(app)
 
     assert_invalid(api.get(f"{URL}?{query}"), errors)
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 # --- filters -------------------------------------------------------------------------------
@@ -306,7 +303,7 @@ DATASET = {
 
 @pytest.fixture
 def dataset(app) -> dict[str, int]:
-    return dict(zip(DATASET, add_shares(app, *DATASET.values()), strict=True))
+    return dict(zip(DATASET, factories.shares(app, *DATASET.values()), strict=True))
 
 
 @pytest.mark.parametrize(
@@ -365,7 +362,7 @@ def test_filter_by_handle_is_exact(app, api, dataset):
 
 
 def test_filter_by_code_and_profile_are_url_decoded(app, api):
-    wanted, _ = add_shares(
+    wanted, _ = factories.shares(
         app, {"profile_id": "a b&c", "code": "x+y=z"}, {"profile_id": "a b", "code": "x y=z"}
     )
 
@@ -410,7 +407,7 @@ def test_status_filters_partition_shares_created_through_the_api(app, api):
 def test_status_follows_the_expiry_instant(app, api):
     """Expired is now > expires_at: one second either side of now."""
     now = utcnow()
-    just_gone, still_live = add_shares(
+    just_gone, still_live = factories.shares(
         app,
         {"expires_at": now - timedelta(seconds=5)},
         {"expires_at": now + timedelta(hours=1)},
@@ -457,7 +454,7 @@ SEARCH_SET = {
     ],
 )
 def test_search_equals_or_starts_with_case_sensitive(app, api, text, names):
-    made = dict(zip(SEARCH_SET, add_shares(app, *SEARCH_SET.values()), strict=True))
+    made = dict(zip(SEARCH_SET, factories.shares(app, *SEARCH_SET.values()), strict=True))
 
     body = listing(api, "filter[search]=" + quote(text, safe=""))
 
@@ -465,7 +462,7 @@ def test_search_equals_or_starts_with_case_sensitive(app, api, text, names):
 
 
 def test_search_combines_with_other_filters(app, api):
-    made = dict(zip(SEARCH_SET, add_shares(app, *SEARCH_SET.values()), strict=True))
+    made = dict(zip(SEARCH_SET, factories.shares(app, *SEARCH_SET.values()), strict=True))
 
     body = listing(api, "filter[search]=cust&filter[code]=PROMO10")
 
@@ -546,10 +543,10 @@ def test_search_combines_with_other_filters(app, api):
     ],
 )
 def test_bad_filters_are_422_naming_the_parameter(app, api, query, errors):
-    add_shares(app, {})
+    factories.share(app)
 
     assert_invalid(api.get(f"{URL}?{query}"), errors)
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 # --- sort ----------------------------------------------------------------------------------
@@ -590,7 +587,7 @@ def expected_order(made: list[int], field: str, descending: bool) -> list[int]:
     "field", ["id", "created_at", "updated_at", "expires_at", "remaining_quantity"]
 )
 def test_sort_each_field_both_ways(app, api, field, descending):
-    made = add_shares(app, *SORT_ROWS)
+    made = factories.shares(app, *SORT_ROWS)
     sort = f"-{field}" if descending else field
 
     body = listing(api, f"sort={sort}")
@@ -617,7 +614,7 @@ def test_a_status_sorted_by_expiry_pages_through_dated_and_undated_shares(
         for days in (-3, -1, 1, 2, 2, 5, None, None)
         for left in (1, 0, None)
     ]  # fmt: skip
-    made = add_shares(app, *rows)
+    made = factories.shares(app, *rows)
     with app.app_context():
         shares = db.session.scalars(db.select(Share).where(Share.id.in_(made))).all()
         wanted = sorted(
@@ -637,7 +634,7 @@ def test_a_status_sorted_by_expiry_pages_through_dated_and_undated_shares(
 
 
 def test_default_sort_is_minus_id_and_is_left_out_of_links(app, api):
-    made = add_shares(app, *SORT_ROWS)
+    made = factories.shares(app, *SORT_ROWS)
 
     body = listing(api, "sort=-id")
 
@@ -662,14 +659,14 @@ def test_default_sort_is_minus_id_and_is_left_out_of_links(app, api):
     ],
 )
 def test_bad_sort_is_422(app, api, sort):
-    add_shares(app, {})
+    factories.share(app)
 
     assert_invalid(api.get(URL, query_string={"sort": sort}), {"sort": [SORT_MESSAGE]})
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def test_several_bad_parameters_are_all_named(app, api):
-    add_shares(app, {})
+    factories.share(app)
 
     response = api.get(
         f"{URL}?page[size]=0&page[number]=x&filter[x]=1&sort=bad&filter[is_cloneable]=yes"
@@ -691,7 +688,7 @@ def test_several_bad_parameters_are_all_named(app, api):
         },
     )
     assert response.get_json()["message"].endswith(" (and 6 more errors)")
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 # --- odd query strings ---------------------------------------------------------------------
@@ -739,7 +736,7 @@ def test_several_bad_parameters_are_all_named(app, api):
     ],
 )
 def test_odd_query_strings_never_500(app, api, query, status, error_keys):
-    add_shares(app, {"code": "C"})
+    factories.share(app, code="C")
 
     response = api.get(f"{URL}?{query}")
 
@@ -751,11 +748,11 @@ def test_odd_query_strings_never_500(app, api, query, status, error_keys):
     else:
         assert set(body["errors"]) == error_keys
         assert body["message"] == body["errors"][next(iter(error_keys))][0]
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def test_list_needs_a_token(app, client):
-    add_shares(app, {})
+    factories.share(app)
 
     response = client.get(URL)
 

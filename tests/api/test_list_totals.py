@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
+from tests import factories
 from webapp import totals
 from webapp.db import tallies
 from webapp.enums import PeriodType, ShareStatus, SourceType
@@ -90,11 +91,11 @@ def test_every_api_write_keeps_the_tallies_true(app, api):
 
 
 def test_a_rolled_back_write_leaves_the_tallies_as_they_were(app):
+    factories.share(app, **_row(1, None))
+    before = stored_and_counted(app)[0]
     with app.app_context():
-        db.session.add(_share(1, None))
-        db.session.commit()
-        before = stored_and_counted(app)[0]
-        db.session.add(_share(2, None, source_type=SourceType.LIST))
+        listed = factories.share_values(**_row(2, None, source_type=SourceType.LIST))
+        db.session.add(Share(**listed))
         db.session.flush()  # the trigger has run in this transaction...
         db.session.rollback()  # ...and its counts go with it
     assert assert_tallies_true(app) == before
@@ -122,18 +123,17 @@ def test_raw_sql_writes_are_tallied_too(app):
     assert assert_tallies_true(app) == {}
 
 
-def _share(n: int, expires_at, remaining=1, **fields) -> Share:
-    values = {
+def _row(n: int, expires_at, remaining=1, **fields) -> dict:
+    """Share ``n``'s values: its expiry and claims left, created a month before ``MIDNIGHT``."""
+    return {
         "profile_id": f"p{n}",
-        "source_type": SourceType.REWARD,
         "source_id": n,
-        "timezone": "UTC",
         "expires_at": expires_at,
         "remaining_quantity": remaining,
         "is_cloneable": remaining is None,
         "created_at": MIDNIGHT - timedelta(days=30),
+        **fields,
     }
-    return Share(**{**values, **fields})
 
 
 #: Expiries around the instants below: days before, earlier today, later today, days after.
@@ -158,14 +158,16 @@ EXPIRIES = [
     ids=["midnight", "a second after midnight", "mid-afternoon", "a second before midnight"],
 )
 def test_status_totals_equal_counting_at_any_instant(app, now):
-    with app.app_context():
-        shares = [
-            _share(n * 3 + k, expires_at, remaining, period_type=PeriodType.DAYS)
+    factories.shares(
+        app,
+        *(
+            _row(n * 3 + k, expires_at, remaining, period_type=PeriodType.DAYS)
             for n, expires_at in enumerate(EXPIRIES)
             for k, remaining in enumerate((1, 0, None))
-        ]
-        db.session.add_all(shares)
-        db.session.commit()
+        ),
+    )
+    with app.app_context():
+        shares = db.session.scalars(sa.select(Share).order_by(Share.id)).all()
         for status in ShareStatus:
             counted = db.session.scalar(
                 sa.select(sa.func.count()).select_from(Share).where(status_condition(status, now))
@@ -195,16 +197,19 @@ FILTER_CASES = [
 
 @pytest.mark.parametrize("query", FILTER_CASES, ids=lambda q: q or "no filter")
 def test_meta_total_equals_the_matching_rows(app, query):
-    with app.app_context():
-        db.session.add_all(
-            _share(
+    factories.shares(
+        app,
+        *(
+            _row(
                 n,
                 EXPIRIES[n % len(EXPIRIES)],
                 remaining=(1, 0, None)[n % 3],
                 period_type=(PeriodType.WEEKS, None, PeriodType.DAYS)[n % 3],
             )
             for n in range(40)
-        )
+        ),
+    )
+    with app.app_context():
         for n, share in enumerate(db.session.scalars(sa.select(Share)).all()):
             share.source_type = (SourceType.BENEFIT, SourceType.REWARD)[n % 2]
             share.timezone = ("Australia/Perth", "UTC", "Asia/Tokyo")[n % 3]
@@ -226,9 +231,8 @@ def parse(query: str) -> list[tuple[str, str]]:
 
 def test_the_tallies_are_rebuilt_from_the_shares(app):
     """``recount`` (run by the migration that brought the tallies) restores lost counts."""
+    factories.shares(app, *(_row(n, EXPIRIES[n % len(EXPIRIES)]) for n in range(12)))
     with app.app_context():
-        db.session.add_all(_share(n, EXPIRIES[n % len(EXPIRIES)]) for n in range(12))
-        db.session.commit()
         expected = stored_and_counted(app)[1]
         db.session.execute(sa.text("UPDATE share_tallies SET shares = shares + 5"))
         db.session.commit()

@@ -11,9 +11,10 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from tests.api.test_list_shares import add_shares, ids, listing
-from tests.conftest import share_count
-from tests.security.helpers import csrf_token, sign_in, store_share
+from tests import factories
+from tests.api.test_list_shares import ids, listing
+from tests.pages import csrf_token
+from tests.security.helpers import sign_in
 from webapp.extensions import db
 from webapp.listing import prefix_successor
 from webapp.models import ApiToken, SignInFailure, Staff
@@ -73,7 +74,7 @@ ORDER_SET = {
     ],
 )
 def test_search_is_case_and_accent_sensitive_on_every_database(app, api, text, names):
-    made = dict(zip(ORDER_SET, add_shares(app, *ORDER_SET.values()), strict=True))
+    made = dict(zip(ORDER_SET, factories.shares(app, *ORDER_SET.values()), strict=True))
 
     body = listing(api, "filter[search]=" + quote(text, safe=""))
 
@@ -95,7 +96,7 @@ def test_a_create_with_nul_in_text_is_422_naming_the_field(app, api, field, valu
     assert response.status_code == 422
     errors = response.get_json()["errors"]
     assert errors[field] == [f"The {field.replace('_', ' ')} {NUL_MESSAGE}"]
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_the_document_says_text_holds_no_nul(api):
@@ -108,7 +109,7 @@ def test_the_document_says_text_holds_no_nul(api):
 
 @pytest.mark.parametrize("field", ["profile_id", "code"])
 def test_a_claim_with_nul_is_422(app, api, field):
-    share_id, _ = store_share(app, code="C", is_cloneable=True, remaining_quantity=None)
+    share_id = factories.share(app, code="C", is_cloneable=True, remaining_quantity=None)
     body = {"profile_id": "claimer", "code": "C", field: f"x{NUL}"}
 
     response = api.post(f"{URL}/{share_id}/claim", json=body)
@@ -128,7 +129,7 @@ FILTER_VALUES = {
 
 @pytest.mark.parametrize("name", FILTER_VALUES)
 def test_a_filter_with_nul_finds_nothing(app, api, name):
-    [share_id] = add_shares(app, {"profile_id": "cust", "code": "PROMO", "handle": "h" * 22})
+    share_id = factories.share(app, profile_id="cust", code="PROMO", handle="h" * 22)
     value = FILTER_VALUES[name]
 
     assert ids(listing(api, f"filter[{name}]={value}")) == [share_id]
@@ -143,7 +144,7 @@ def test_an_idempotency_key_with_nul_is_422(app, api):
 
     assert response.status_code == 422
     assert list(response.get_json()["errors"]) == ["Idempotency-Key"]
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_sign_in_with_nul_in_the_email_is_refused_and_not_counted(app, anon_client):
@@ -177,7 +178,7 @@ def test_staff_and_token_forms_refuse_nul(app, client):
 
 
 def test_the_audit_filter_with_nul_finds_nothing(app, client):
-    store_share(app)
+    factories.share(app)
 
     response = client.get("/admin/audit", query_string={"actor": f"system{NUL}"})
 

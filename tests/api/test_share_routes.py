@@ -6,13 +6,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import assert_invalid, share_count, share_row, store_shares
+from tests import factories
+from tests.conftest import assert_invalid
+from webapp.clock import utcnow
 from webapp.enums import PeriodType, SourceType
 from webapp.expiry import to_utc_z
-from webapp.extensions import db
-from webapp.models import ShareClaim, utcnow
 
 URL = "/api/v3/shares"
 MELBOURNE = "Australia/Melbourne"
@@ -29,25 +28,8 @@ CLAIM_KEYS = {
 }  # fmt: skip
 UTC_Z_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 EXPLICIT = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-def add_share(app, **values) -> int:
-    """Store one share, in Melbourne and created at CREATED unless ``values`` say otherwise."""
-    (share_id,) = store_shares(
-        app, {"timezone": MELBOURNE, "created_at": CREATED, "updated_at": CREATED, **values}
-    )
-    return share_id
-
-
-def claim_rows(app, share_id: int | None = None) -> list[dict]:
-    with app.app_context():
-        query = sa.select(ShareClaim).order_by(ShareClaim.id)
-        if share_id is not None:
-            query = query.where(ShareClaim.share_id == share_id)
-        return [
-            {column.key: getattr(row, column.key) for column in ShareClaim.__table__.columns}
-            for row in db.session.scalars(query)
-        ]
+#: This module's shares are stored in the worked examples' zone, at their creation instant.
+EXAMPLE = {"timezone": MELBOURNE, "created_at": CREATED, "updated_at": CREATED}
 
 
 def assert_ordered_invalid(response, errors: dict[str, list[str]]) -> None:
@@ -59,8 +41,9 @@ def assert_ordered_invalid(response, errors: dict[str, list[str]]) -> None:
 
 
 def test_get_one_returns_the_share_object(app, api):
-    share_id = add_share(
+    share_id = factories.share(
         app,
+        **EXAMPLE,
         code="SECRET",
         period=2,
         period_type=PeriodType.WEEKS,
@@ -77,7 +60,7 @@ def test_get_one_returns_the_share_object(app, api):
     assert set(body) == {"data"}
     data = body["data"]
     assert set(data) == SHARE_KEYS
-    row = share_row(app, share_id)
+    row = factories.share_row(app, share_id)
     assert data == {
         "id": share_id,
         "profile_id": "owner-1",
@@ -102,7 +85,7 @@ def test_get_one_returns_the_share_object(app, api):
 
 @pytest.mark.parametrize("path", [f"{URL}/999", f"{URL}/0", f"{URL}/abc", f"{URL}/-1"])
 def test_get_missing_share_is_404_json(app, api, path):
-    add_share(app)
+    factories.share(app, **EXAMPLE)
 
     response = api.get(path)
 
@@ -115,10 +98,16 @@ def test_get_missing_share_is_404_json(app, api, path):
 
 
 def test_put_changes_only_the_editable_fields(app, api):
-    share_id = add_share(
-        app, code="OLD", period=2, period_type=PeriodType.WEEKS, meta=["old"], is_cloneable=False
+    share_id = factories.share(
+        app,
+        **EXAMPLE,
+        code="OLD",
+        period=2,
+        period_type=PeriodType.WEEKS,
+        meta=["old"],
+        is_cloneable=False,
     )
-    before = share_row(app, share_id)
+    before = factories.share_row(app, share_id)
     body = {
         "code": "NEW",
         "period": 30,
@@ -145,7 +134,7 @@ def test_put_changes_only_the_editable_fields(app, api):
     assert response.status_code == 200, response.get_json()
     data = response.get_json()["data"]
     assert set(response.get_json()) == {"data"} and set(data) == SHARE_KEYS
-    after = share_row(app, share_id)
+    after = factories.share_row(app, share_id)
     assert (after["code"], after["period"], after["period_type"]) == ("NEW", 30, PeriodType.DAYS)
     assert after["absolute_expiry"] == "ignored-for-days"
     assert after["meta"] == ["x", "y"]
@@ -167,7 +156,7 @@ def test_put_changes_only_the_editable_fields(app, api):
     assert data["id"] == share_id and data["handle"] == before["handle"]
     assert data["created_at"] == "2026-11-28T23:00:00Z"
     assert data == api.get(f"{URL}/{share_id}").get_json()["data"]
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 @pytest.mark.parametrize(
@@ -184,8 +173,9 @@ def test_put_changes_only_the_editable_fields(app, api):
     ],
 )
 def test_put_absent_fields_keep_their_value(app, api, body, changed):
-    share_id = add_share(
+    share_id = factories.share(
         app,
+        **EXAMPLE,
         code="KEEP",
         period=2,
         period_type=PeriodType.ABSOLUTE_WEEK,
@@ -193,12 +183,12 @@ def test_put_absent_fields_keep_their_value(app, api, body, changed):
         expires_at=EXPLICIT,
         meta=["keep"],
     )
-    before = share_row(app, share_id)
+    before = factories.share_row(app, share_id)
 
     response = api.put(f"{URL}/{share_id}", json=body)
 
     assert response.status_code == 200, response.get_json()
-    after = share_row(app, share_id)
+    after = factories.share_row(app, share_id)
     for name in ("code", "period", "period_type", "absolute_expiry", "expires_at", "meta"):
         assert after[name] == changed.get(name, before[name]), name
     assert response.get_json()["data"]["expires_at"] == "2030-01-01T00:00:00Z"
@@ -341,7 +331,7 @@ EXPLICIT_ONLY = {"expires_at": EXPLICIT}
     ],
 )
 def test_put_expiry_rule_7(app, api, initial, body, expected):
-    share_id = add_share(app, **initial)
+    share_id = factories.share(app, **EXAMPLE, **initial)
 
     response = api.put(f"{URL}/{share_id}", json=body)
 
@@ -354,7 +344,7 @@ def test_put_expiry_rule_7(app, api, initial, body, expected):
         absolute_expiry,
         expires_at,
     )
-    row = share_row(app, share_id)
+    row = factories.share_row(app, share_id)
     assert row["period"] == period
     assert row["period_type"] == (PeriodType(period_type) if period_type else None)
     assert row["absolute_expiry"] == absolute_expiry
@@ -364,18 +354,20 @@ def test_put_expiry_rule_7(app, api, initial, body, expected):
 
 def test_put_recomputes_from_the_creation_day_in_the_share_zone(app, api):
     """Created 2026-11-29T14:30:00Z is already 30 Nov in Melbourne: 1 day is 1 Dec."""
-    share_id = add_share(app, created_at=datetime(2026, 11, 29, 14, 30, tzinfo=UTC))
+    share_id = factories.share(
+        app, timezone=MELBOURNE, created_at=datetime(2026, 11, 29, 14, 30, tzinfo=UTC)
+    )
 
     response = api.put(f"{URL}/{share_id}", json={"period": 1, "period_type": "days"})
 
     assert response.status_code == 200
     assert response.get_json()["data"]["expires_at"] == "2026-12-01T12:59:59Z"
-    assert to_utc_z(share_row(app, share_id)["expires_at"]) == "2026-12-01T12:59:59Z"
+    assert to_utc_z(factories.share_row(app, share_id)["expires_at"]) == "2026-12-01T12:59:59Z"
 
 
 def test_put_counts_from_creation_not_from_now(app, api):
     created = utcnow() - timedelta(days=40)
-    share_id = add_share(app, timezone="UTC", created_at=created)
+    share_id = factories.share(app, timezone="UTC", created_at=created)
 
     response = api.put(f"{URL}/{share_id}", json={"period": 30, "period_type": "days"})
 
@@ -474,19 +466,20 @@ BAD_EXPIRES_AT = "The expires at field must be a valid ISO 8601 date-time."
     ],
 )
 def test_put_validation_names_every_bad_field_and_changes_nothing(app, api, body, errors):
-    share_id = add_share(
+    share_id = factories.share(
         app,
+        **EXAMPLE,
         code="KEEP",
         period=2,
         period_type=PeriodType.WEEKS,
         expires_at=datetime(2026, 12, 13, 12, 59, 59, tzinfo=UTC),
         meta=["keep"],
     )
-    before = share_row(app, share_id)
+    before = factories.share_row(app, share_id)
 
     assert_ordered_invalid(api.put(f"{URL}/{share_id}", json=body), errors)
-    assert share_row(app, share_id) == before
-    assert share_count(app) == 1
+    assert factories.share_row(app, share_id) == before
+    assert factories.share_count(app) == 1
 
 
 @pytest.mark.parametrize(
@@ -520,11 +513,11 @@ def test_put_with_a_new_expires_at_still_checks_the_period_fields(app, api, body
 
     Otherwise the share keeps fields that no later edit can recompute from.
     """
-    share_id = add_share(app, **TWO_WEEKS)
-    before = share_row(app, share_id)
+    share_id = factories.share(app, **EXAMPLE, **TWO_WEEKS)
+    before = factories.share_row(app, share_id)
 
     assert_ordered_invalid(api.put(f"{URL}/{share_id}", json=body), errors)
-    assert share_row(app, share_id) == before
+    assert factories.share_row(app, share_id) == before
     # The share stays editable.
     assert api.put(f"{URL}/{share_id}", json={"code": "NEW"}).status_code == 200
 
@@ -568,41 +561,41 @@ def test_put_with_a_new_expires_at_still_checks_the_period_fields(app, api, body
     ],
 )
 def test_put_refusals_change_nothing(app, api, kwargs, status, message):
-    share_id = add_share(app, code="KEEP")
-    before = share_row(app, share_id)
+    share_id = factories.share(app, **EXAMPLE, code="KEEP")
+    before = factories.share_row(app, share_id)
 
     response = api.put(f"{URL}/{share_id}", **kwargs)
 
     assert response.status_code == status
     assert response.mimetype == "application/json"
     assert response.get_json() == {"message": message}
-    assert share_row(app, share_id) == before
+    assert factories.share_row(app, share_id) == before
 
 
 def test_put_missing_share_is_404(app, api):
-    share_id = add_share(app, code="KEEP")
-    before = share_row(app, share_id)
+    share_id = factories.share(app, **EXAMPLE, code="KEEP")
+    before = factories.share_row(app, share_id)
 
     response = api.put(f"{URL}/{share_id + 1}", json={"code": "NEW"})
 
     assert response.status_code == 404
     assert response.get_json() == {"message": "Not found."}
-    assert share_row(app, share_id) == before
+    assert factories.share_row(app, share_id) == before
 
 
 # --- DELETE --------------------------------------------------------------------------------
 
 
 def test_delete_is_204_with_an_empty_body_and_the_row_is_gone(app, api):
-    share_id = add_share(app)
-    other = add_share(app)
+    share_id = factories.share(app, **EXAMPLE)
+    other = factories.share(app, **EXAMPLE)
 
     response = api.delete(f"{URL}/{share_id}")
 
     assert response.status_code == 204
     assert response.data == b""
-    assert share_row(app, share_id) is None
-    assert share_row(app, other) is not None
+    assert factories.share_row(app, share_id) is None
+    assert factories.share_row(app, other) is not None
     assert api.get(f"{URL}/{share_id}").status_code == 404
     again = api.delete(f"{URL}/{share_id}")
     assert again.status_code == 404
@@ -612,29 +605,30 @@ def test_delete_is_204_with_an_empty_body_and_the_row_is_gone(app, api):
         api.post(f"{URL}/{share_id}/claim", json={"profile_id": "c", "code": "x"}).status_code
         == 404
     )
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def test_delete_keeps_the_claim_records(app, api):
-    share_id = add_share(
+    share_id = factories.share(
         app,
+        **EXAMPLE,
         code="C",
         is_cloneable=True,
         remaining_quantity=None,
         source_type=SourceType.BENEFIT,
         source_id=77,
     )
-    handle = share_row(app, share_id)["handle"]
+    handle = factories.handle_of(app, share_id)
     for claimer in ("claimer-1", "claimer-2"):
         response = api.post(
             f"{URL}/{share_id}/claim", json={"profile_id": claimer, "code": "C", "meta": ["k"]}
         )
         assert response.status_code == 201
-    before = claim_rows(app, share_id)
+    before = factories.claim_rows(app, share_id)
 
     assert api.delete(f"{URL}/{share_id}").status_code == 204
 
-    after = claim_rows(app, share_id)
+    after = factories.claim_rows(app, share_id)
     assert after == before
     assert [row["profile_id"] for row in after] == ["claimer-1", "claimer-2"]
     for row in after:
@@ -646,16 +640,16 @@ def test_delete_keeps_the_claim_records(app, api):
         assert row["is_cloned"] is True
         assert row["meta"] == ["k"]
     # A new share never takes the deleted share's id, so the kept claims stay unambiguous.
-    assert add_share(app) > share_id
+    assert factories.share(app, **EXAMPLE) > share_id
 
 
 def test_delete_needs_a_token(app, client):
-    share_id = add_share(app)
+    share_id = factories.share(app, **EXAMPLE)
 
     response = client.delete(f"{URL}/{share_id}")
 
     assert response.status_code == 401
-    assert share_row(app, share_id) is not None
+    assert factories.share_row(app, share_id) is not None
 
 
 # --- claim ---------------------------------------------------------------------------------
@@ -667,8 +661,9 @@ def claim(api, share_id: int, **body):
 
 @pytest.mark.parametrize("cloneable", [True, False])
 def test_claim_returns_the_share_claim(app, api, cloneable):
-    share_id = add_share(
+    share_id = factories.share(
         app,
+        **EXAMPLE,
         code="SECRET",
         is_cloneable=cloneable,
         remaining_quantity=3 if cloneable else 1,
@@ -694,12 +689,12 @@ def test_claim_returns_the_share_claim(app, api, cloneable):
     assert data["meta"] == ["via:test"]
     for key in ("claimed_at", "created_at", "updated_at"):
         assert UTC_Z_SECOND.fullmatch(data[key]), data[key]
-    assert share_row(app, share_id)["remaining_quantity"] == (2 if cloneable else 0)
-    rows = claim_rows(app)
+    assert factories.share_row(app, share_id)["remaining_quantity"] == (2 if cloneable else 0)
+    rows = factories.claim_rows(app)
     assert len(rows) == 1
     row = rows[0]
     assert row["id"] == data["id"]
-    assert row["share_handle"] == share_row(app, share_id)["handle"]
+    assert row["share_handle"] == factories.handle_of(app, share_id)
     assert row["profile_id"] == "claimer-9" and row["share_profile_id"] == "owner-1"
     assert row["created_source_type"] is SourceType.LIST_ITEM and row["created_source_id"] == 5150
     assert row["is_cloned"] is cloneable
@@ -710,39 +705,39 @@ def test_claim_returns_the_share_claim(app, api, cloneable):
 
 
 def test_claim_without_meta_stores_null(app, api):
-    share_id = add_share(app, code="C")
+    share_id = factories.share(app, **EXAMPLE, code="C")
 
     response = claim(api, share_id, profile_id="c", code="C")
 
     assert response.status_code == 201
     assert response.get_json()["data"]["meta"] is None
-    assert claim_rows(app)[0]["meta"] is None
+    assert factories.claim_rows(app)[0]["meta"] is None
 
 
 def test_unlimited_stays_unlimited(app, api):
-    share_id = add_share(app, is_cloneable=True, remaining_quantity=None, code="C")
+    share_id = factories.share(app, **EXAMPLE, is_cloneable=True, remaining_quantity=None, code="C")
 
     for n in range(3):
         response = claim(api, share_id, profile_id=f"c-{n}", code="C")
         assert response.status_code == 201
-        assert share_row(app, share_id)["remaining_quantity"] is None
-    assert len(claim_rows(app, share_id)) == 3
+        assert factories.share_row(app, share_id)["remaining_quantity"] is None
+    assert len(factories.claim_rows(app, share_id)) == 3
     assert api.get(f"{URL}/{share_id}").get_json()["data"]["remaining_quantity"] is None
 
 
 def test_claim_with_the_handle_when_the_share_has_no_code(app, api):
-    share_id = add_share(app, code=None)
-    handle = share_row(app, share_id)["handle"]
+    share_id = factories.share(app, **EXAMPLE, code=None)
+    handle = factories.handle_of(app, share_id)
 
     response = claim(api, share_id, profile_id="claimer", code=handle)
 
     assert response.status_code == 201
-    assert share_row(app, share_id)["remaining_quantity"] == 0
-    assert len(claim_rows(app)) == 1
+    assert factories.share_row(app, share_id)["remaining_quantity"] == 0
+    assert len(factories.claim_rows(app)) == 1
 
 
 def test_cloneable_share_counts_down_to_zero_then_refuses(app, api):
-    share_id = add_share(app, is_cloneable=True, remaining_quantity=2, code="C")
+    share_id = factories.share(app, **EXAMPLE, is_cloneable=True, remaining_quantity=2, code="C")
 
     assert claim(api, share_id, profile_id="a", code="C").status_code == 201
     assert claim(api, share_id, profile_id="b", code="C").status_code == 201
@@ -750,8 +745,8 @@ def test_cloneable_share_counts_down_to_zero_then_refuses(app, api):
         claim(api, share_id, profile_id="c", code="C"),
         {"share": ["The share has no claims left."]},
     )
-    assert share_row(app, share_id)["remaining_quantity"] == 0
-    assert [row["profile_id"] for row in claim_rows(app)] == ["a", "b"]
+    assert factories.share_row(app, share_id)["remaining_quantity"] == 0
+    assert [row["profile_id"] for row in factories.claim_rows(app)] == ["a", "b"]
 
 
 def test_non_cloneable_share_is_claimed_once_only(app, api):
@@ -769,8 +764,8 @@ def test_non_cloneable_share_is_claimed_once_only(app, api):
     assert first.get_json()["data"]["is_cloned"] is False
     assert_ordered_invalid(second, {"share": ["The share has no claims left."]})
     assert_ordered_invalid(again, {"share": ["The share has no claims left."]})
-    assert share_row(app, share_id)["remaining_quantity"] == 0
-    assert [row["profile_id"] for row in claim_rows(app)] == ["first"]
+    assert factories.share_row(app, share_id)["remaining_quantity"] == 0
+    assert [row["profile_id"] for row in factories.claim_rows(app)] == ["first"]
 
 
 WRONG_CODE = "The code is wrong: give the share's code."
@@ -834,17 +829,17 @@ PAST = datetime(2026, 1, 1, tzinfo=UTC)
     ],
 )
 def test_refused_claims_change_nothing(app, api, share, body, errors):
-    share_id = add_share(app, **share)
-    handle = share_row(app, share_id)["handle"]
+    share_id = factories.share(app, **EXAMPLE, **share)
+    handle = factories.handle_of(app, share_id)
     body = {
         key: value.replace("HANDLE-PREFIX", handle[:-1]).replace("HANDLE", handle)
         for key, value in body.items()
     }
-    before = share_row(app, share_id)
+    before = factories.share_row(app, share_id)
 
     assert_ordered_invalid(claim(api, share_id, **body), errors)
-    assert share_row(app, share_id) == before
-    assert claim_rows(app) == []
+    assert factories.share_row(app, share_id) == before
+    assert factories.claim_rows(app) == []
 
 
 @pytest.mark.parametrize(
@@ -883,12 +878,12 @@ def test_refused_claims_change_nothing(app, api, share, body, errors):
     ],
 )
 def test_claim_body_validation(app, api, body, errors):
-    share_id = add_share(app, code="C")
-    before = share_row(app, share_id)
+    share_id = factories.share(app, **EXAMPLE, code="C")
+    before = factories.share_row(app, share_id)
 
     assert_ordered_invalid(claim(api, share_id, **body), errors)
-    assert share_row(app, share_id) == before
-    assert claim_rows(app) == []
+    assert factories.share_row(app, share_id) == before
+    assert factories.claim_rows(app) == []
 
 
 @pytest.mark.parametrize(
@@ -901,15 +896,15 @@ def test_claim_body_validation(app, api, body, errors):
     ],
 )
 def test_claim_transport_refusals(app, api, kwargs, status):
-    share_id = add_share(app, code="C")
-    before = share_row(app, share_id)
+    share_id = factories.share(app, **EXAMPLE, code="C")
+    before = factories.share_row(app, share_id)
 
     response = api.post(f"{URL}/{share_id}/claim", **kwargs)
 
     assert response.status_code == status
     assert set(response.get_json()) == {"message"}
-    assert share_row(app, share_id) == before
-    assert claim_rows(app) == []
+    assert factories.share_row(app, share_id) == before
+    assert factories.claim_rows(app) == []
 
 
 def test_claim_on_a_missing_share_is_404(app, api):
@@ -917,4 +912,4 @@ def test_claim_on_a_missing_share_is_404(app, api):
 
     assert response.status_code == 404
     assert response.get_json() == {"message": "Not found."}
-    assert claim_rows(app) == []
+    assert factories.claim_rows(app) == []

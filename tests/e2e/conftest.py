@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import threading
@@ -9,9 +10,9 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import STAFF_PASSWORD, add_staff, make_app
-from webapp import shares
-from webapp.clock import utcnow
+from tests import factories
+from tests.conftest import make_app
+from tests.factories import STAFF_PASSWORD
 from webapp.extensions import db
 from webapp.models import AuditEvent, Share, ShareClaim
 
@@ -67,7 +68,7 @@ ADMIN_EMAIL = "e2e-admin@example.com"
 @pytest.fixture(scope="session")
 def signed_in_state(live_server, live_app, browser, tmp_path_factory):
     """Sign in once through the real sign-in page; every test's context reuses the cookie."""
-    add_staff(live_app, ADMIN_EMAIL, "admin")
+    factories.staff(live_app, ADMIN_EMAIL, "admin")
     context = browser.new_context(base_url=live_server)
     page = context.new_page()
     page.goto("/shares")
@@ -127,29 +128,5 @@ def console_errors(page):
 
 @pytest.fixture
 def make_share(live_app):
-    """Store a share directly; returns its id and handle."""
-
-    def make(**fields):
-        from webapp.enums import PeriodType, SourceType
-        from webapp.models import Share
-
-        values = {
-            "profile_id": "owner-1",
-            "source_type": SourceType.REWARD,
-            "source_id": 1,
-            "timezone": "UTC",
-            "remaining_quantity": 1,
-            "is_cloneable": False,
-        }
-        values.update(fields)
-        if isinstance(values.get("period_type"), str):
-            values["period_type"] = PeriodType(values["period_type"])
-        values.setdefault("created_at", utcnow())
-        if "expires_at" not in fields:
-            values["expires_at"] = Share(**values).computed_expiry()
-        with live_app.app_context():
-            share = shares.create(values)
-            db.session.commit()
-            return share.id, share.handle
-
-    return make
+    """``make_share(**fields)``: ``factories.share`` on the served app; the share's id."""
+    return functools.partial(factories.share, live_app)

@@ -8,7 +8,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.conftest import STAFF_PASSWORD, add_staff
+from tests import factories
+from tests.factories import STAFF_PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
 AXE = Axe()
@@ -39,7 +40,7 @@ def seeded(make_share, live_app):
     from webapp.extensions import db
     from webapp.models import Share
 
-    share_id, handle = make_share(
+    share_id = make_share(
         profile_id="cust-1001",
         code="WELCOME",
         timezone="Australia/Melbourne",
@@ -136,7 +137,7 @@ def test_the_empty_list_invites_a_first_share(page: Page):
 
 
 def test_sign_in_and_forbidden_pages_pass_axe(browser, base_url, live_app):
-    add_staff(live_app, "a11y-viewer@example.com", "viewer")
+    factories.staff(live_app, "a11y-viewer@example.com", "viewer")
     context = browser.new_context(base_url=base_url)
     page = context.new_page()
     page.goto("/shares")

@@ -6,6 +6,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests import factories
+
 
 def rows(page: Page):
     return page.locator("#results tbody tr")
@@ -77,8 +79,9 @@ def test_sorting_and_csv_export_keep_the_filters(page: Page, make_share):
     assert "sort-b" in lines[1] and "sort-a" in lines[2]
 
 
-def test_edit_shows_the_new_expiry_before_saving(page: Page, make_share):
-    share_id, handle = make_share(timezone="Australia/Melbourne", period=2, period_type="weeks")
+def test_edit_shows_the_new_expiry_before_saving(page: Page, make_share, live_app):
+    share_id = make_share(timezone="Australia/Melbourne", period=2, period_type="weeks")
+    handle = factories.handle_of(live_app, share_id)
     page.goto(f"/shares/{share_id}")
     old = page.get_by_test_id("share-expires").locator("code").inner_text()
     page.get_by_role("link", name="Edit").click()
@@ -95,7 +98,7 @@ def test_edit_shows_the_new_expiry_before_saving(page: Page, make_share):
 
 
 def test_claim_reduces_claims_left_and_is_listed(page: Page, make_share):
-    share_id, _ = make_share(code="OPEN-SESAME", is_cloneable=True, remaining_quantity=3)
+    share_id = make_share(code="OPEN-SESAME", is_cloneable=True, remaining_quantity=3)
     page.goto(f"/shares/{share_id}")
     expect(page.get_by_test_id("claims-left")).to_have_text("3")
     page.get_by_label("Claimer profile ID").fill("claimer-7")
@@ -110,7 +113,7 @@ def test_claim_reduces_claims_left_and_is_listed(page: Page, make_share):
 
 def test_wrong_code_shows_the_error(page: Page, make_share, console_errors):
     console_errors.expect_status(422)
-    share_id, _ = make_share(code="RIGHT")
+    share_id = make_share(code="RIGHT")
     page.goto(f"/shares/{share_id}")
     page.get_by_label("Claimer profile ID").fill("claimer-8")
     page.get_by_label("Code").fill("WRONG")
@@ -122,9 +125,10 @@ def test_wrong_code_shows_the_error(page: Page, make_share, console_errors):
     expect(page.get_by_text("No claims yet.")).to_be_visible()
 
 
-def test_delete_asks_then_removes_the_row(page: Page, make_share):
+def test_delete_asks_then_removes_the_row(page: Page, make_share, live_app):
     make_share(profile_id="keeper")
-    share_id, handle = make_share(profile_id="goner")
+    share_id = make_share(profile_id="goner")
+    handle = factories.handle_of(live_app, share_id)
     page.goto(f"/shares/{share_id}")
     page.get_by_role("link", name="Delete").click()
     expect(page.get_by_role("heading")).to_contain_text(f"Delete share {handle}?")

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import issue_token
+from tests import factories
 
 PAYLOADS = (
     "<img src=x onerror=alert(1)>",
@@ -37,7 +37,7 @@ def hostile(live_app, page: Page, make_share) -> dict[str, int]:
     The first share is claimed by a hostile profile and edited, so claims and history carry
     the payloads too. Returns share ids by payload.
     """
-    token = issue_token(live_app, f"xss-{secrets.token_hex(3)}", "admin")
+    token = factories.token(live_app, f"xss-{secrets.token_hex(3)}", "admin")
     headers = {"Authorization": f"Bearer {token}"}
     ids = {}
     for payload in PAYLOADS[:2]:
@@ -48,7 +48,7 @@ def hostile(live_app, page: Page, make_share) -> dict[str, int]:
         response = page.request.post("/api/v3/shares", data=body, headers=headers)
         assert response.status == 201, response.text()
         ids[payload] = response.json()["data"]["id"]
-    ids[PAYLOADS[2]], _ = make_share(
+    ids[PAYLOADS[2]] = make_share(
         profile_id=PAYLOADS[2], code=PAYLOADS[2], meta=[PAYLOADS[2], f"tag:{PAYLOADS[2]}"]
     )
     first = ids[PAYLOADS[0]]

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import issue_token, make_app, share_count
-from webapp.enums import PeriodType, Role, SourceType
+from tests import factories
+from tests.conftest import make_app
+from webapp.enums import PeriodType, Role
 from webapp.extensions import db
-from webapp.models import Share, ShareClaim
 
 EXAMPLES = 150
 PROPERTY = settings(
@@ -102,7 +102,7 @@ def prop_app(tmp_path):
 def send(prop_app):
     """``send(method, path, body, test)``: a JSON request with an agent token, counted."""
     client = prop_app.test_client()
-    headers = {"Authorization": f"Bearer {issue_token(prop_app, 'props', Role.AGENT)}"}
+    headers = {"Authorization": f"Bearer {factories.token(prop_app, 'props', Role.AGENT)}"}
 
     def call(method: str, path: str, body, test: str):
         sent[test] += 1
@@ -130,41 +130,17 @@ def assert_error_shape(response):
             assert all(isinstance(m, str) and m for m in messages)
 
 
-def share_row(app, share_id: int) -> dict:
-    with app.app_context():
-        return db.session.get(Share, share_id).to_dict()
-
-
-def claim_count(app) -> int:
-    with app.app_context():
-        return db.session.scalar(db.select(db.func.count(ShareClaim.id)))
-
-
-def new_share(app, **values) -> int:
-    with app.app_context():
-        share = Share(
-            profile_id="owner",
-            source_type=SourceType.REWARD,
-            source_id=7,
-            timezone="UTC",
-            **values,
-        )
-        db.session.add(share)
-        db.session.commit()
-        return share.id
-
-
 def check_create(app, send, body, test: str) -> None:
-    before = share_count(app)
+    before = factories.share_count(app)
     response = send("POST", "/api/v3/shares", body, test)
     if response.status_code == 201:
         data = response.get_json()["data"]
-        assert share_count(app) == before + 1
-        assert share_row(app, data["id"]) == data
+        assert factories.share_count(app) == before + 1
+        assert factories.share_data(app, data["id"]) == data
         assert response.headers["Location"] == f"/api/v3/shares/{data['id']}"
     else:
         assert_error_shape(response)
-        assert share_count(app) == before
+        assert factories.share_count(app) == before
 
 
 def test_create_with_any_value_in_one_field(prop_app, send):
@@ -176,7 +152,7 @@ def test_create_with_any_value_in_one_field(prop_app, send):
     run()
     assert sent["create: one field"] >= EXAMPLES
     # The valid base body with a harmless value (unknown field, null code, ...) is created.
-    assert share_count(prop_app) > 0
+    assert factories.share_count(prop_app) > 0
 
 
 def test_create_with_any_json_object(prop_app, send):
@@ -195,11 +171,11 @@ def test_create_with_any_json_document(prop_app, send):
     @PROPERTY
     @given(body=json_values.filter(lambda v: not isinstance(v, dict)))
     def run(body):
-        before = share_count(prop_app)
+        before = factories.share_count(prop_app)
         response = send("POST", "/api/v3/shares", body, "create: any document")
         assert response.status_code == 400
         assert_error_shape(response)
-        assert share_count(prop_app) == before
+        assert factories.share_count(prop_app) == before
 
     run()
     assert sent["create: any document"] >= EXAMPLES
@@ -208,44 +184,44 @@ def test_create_with_any_json_document(prop_app, send):
 def test_create_with_any_raw_body(prop_app, send):
     """Bytes that may not be JSON at all, or JSON nested past the parser's limit."""
     client = prop_app.test_client()
-    headers = {"Authorization": f"Bearer {issue_token(prop_app, 'raw', Role.AGENT)}"}
+    headers = {"Authorization": f"Bearer {factories.token(prop_app, 'raw', Role.AGENT)}"}
     deep = st.builds(lambda n: "[" * n + "]" * n, st.integers(1, 200_000))
     deep_object = st.builds(lambda n: '{"meta":' * n + "1" + "}" * n, st.integers(1, 50_000))
 
     @PROPERTY
     @given(raw=st.binary() | (st.text() | deep | deep_object).map(str.encode))
     def run(raw):
-        before = share_count(prop_app)
+        before = factories.share_count(prop_app)
         sent["create: raw body"] += 1
         response = client.post(
             "/api/v3/shares", data=raw, headers=headers, content_type="application/json"
         )
         assert_error_shape(response)
-        assert share_count(prop_app) == before
+        assert factories.share_count(prop_app) == before
 
     run()
     assert sent["create: raw body"] >= EXAMPLES
 
 
 def check_edit(app, send, share_id: int, body, test: str) -> None:
-    before = share_row(app, share_id)
-    count = share_count(app)
+    before = factories.share_data(app, share_id)
+    count = factories.share_count(app)
     response = send("PUT", f"/api/v3/shares/{share_id}", body, test)
-    assert share_count(app) == count
+    assert factories.share_count(app) == count
     if response.status_code == 200:
         data = response.get_json()["data"]
-        assert data == share_row(app, share_id)
+        assert data == factories.share_data(app, share_id)
         # Only the editable fields (and what follows from them) may change.
         for fixed in ("id", "profile_id", "source_type", "source_id", "handle", "timezone",
                       "quantity", "remaining_quantity", "is_cloneable", "created_at"):  # fmt: skip
             assert data[fixed] == before[fixed], fixed
     else:
         assert_error_shape(response)
-        assert share_row(app, share_id) == before
+        assert factories.share_data(app, share_id) == before
 
 
 def test_edit_with_any_value_in_one_field(prop_app, send):
-    share_id = new_share(prop_app, period=2, period_type=PeriodType.WEEKS, code="OLD")
+    share_id = factories.share(prop_app, period=2, period_type=PeriodType.WEEKS, code="OLD")
 
     @PROPERTY
     @given(field=st.sampled_from(EDIT_FIELDS), value=json_values)
@@ -257,7 +233,7 @@ def test_edit_with_any_value_in_one_field(prop_app, send):
 
 
 def test_edit_with_any_json_object(prop_app, send):
-    share_id = new_share(prop_app, period=1, period_type=PeriodType.MONTHS)
+    share_id = factories.share(prop_app, period=1, period_type=PeriodType.MONTHS)
 
     @PROPERTY
     @given(body=json_objects)
@@ -269,23 +245,25 @@ def test_edit_with_any_json_object(prop_app, send):
 
 
 def check_claim(app, send, share_id: int, body, test: str) -> int:
-    before = share_row(app, share_id)
-    claims = claim_count(app)
+    before = factories.share_data(app, share_id)
+    claims = len(factories.claim_rows(app))
     response = send("POST", f"/api/v3/shares/{share_id}/claim", body, test)
     if response.status_code == 201:
         data = response.get_json()["data"]
         assert data["share_id"] == share_id and data["is_cloned"] == before["is_cloneable"]
-        assert claim_count(app) == claims + 1
+        assert len(factories.claim_rows(app)) == claims + 1
     else:
         assert_error_shape(response)
-        assert claim_count(app) == claims
-        assert share_row(app, share_id) == before
+        assert len(factories.claim_rows(app)) == claims
+        assert factories.share_data(app, share_id) == before
     return response.status_code
 
 
 def test_claim_with_any_value_in_one_field(prop_app, send):
     # Cloneable and unlimited, so every valid claim succeeds and the next example still can.
-    share_id = new_share(prop_app, code=SHARE_CODE, is_cloneable=True, remaining_quantity=None)
+    share_id = factories.share(
+        prop_app, code=SHARE_CODE, is_cloneable=True, remaining_quantity=None
+    )
     statuses = Counter()
 
     @PROPERTY
@@ -300,7 +278,9 @@ def test_claim_with_any_value_in_one_field(prop_app, send):
 
 
 def test_claim_with_any_json_object(prop_app, send):
-    share_id = new_share(prop_app, code=SHARE_CODE, is_cloneable=True, remaining_quantity=None)
+    share_id = factories.share(
+        prop_app, code=SHARE_CODE, is_cloneable=True, remaining_quantity=None
+    )
 
     @PROPERTY
     @given(body=json_objects)
@@ -313,16 +293,20 @@ def test_claim_with_any_json_object(prop_app, send):
 
 def test_claim_of_a_single_share_changes_it_once(prop_app, send):
     """A non-cloneable share: whatever the bodies, at most one claim, remaining never below 0."""
-    share_id = new_share(prop_app, code=SHARE_CODE, is_cloneable=False, remaining_quantity=1)
+    share_id = factories.share(prop_app, code=SHARE_CODE, is_cloneable=False, remaining_quantity=1)
 
     @PROPERTY
     @given(field=st.sampled_from(CLAIM_FIELDS), value=json_values)
     def run(field, value):
         body = {"profile_id": "claimer", "code": SHARE_CODE, field: value}
         check_claim(prop_app, send, share_id, body, "claim: single share")
-        assert share_row(prop_app, share_id)["remaining_quantity"] in (0, 1)
-        assert claim_count(prop_app) + share_row(prop_app, share_id)["remaining_quantity"] == 1
+        assert factories.share_data(prop_app, share_id)["remaining_quantity"] in (0, 1)
+        assert (
+            len(factories.claim_rows(prop_app))
+            + factories.share_data(prop_app, share_id)["remaining_quantity"]
+            == 1
+        )
 
     run()
     assert sent["claim: single share"] >= EXAMPLES
-    assert claim_count(prop_app) == 1
+    assert len(factories.claim_rows(prop_app)) == 1

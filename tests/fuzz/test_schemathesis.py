@@ -16,7 +16,8 @@ import pytest
 import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.conftest import issue_token, make_app
+from tests import factories
+from tests.conftest import make_app
 from webapp.enums import Role, SourceType
 from webapp.extensions import db
 from webapp.models import Share
@@ -35,21 +36,21 @@ def _fuzz_app():
     """A fresh app with a generous rate limit, an admin token and shares for {id} to find."""
     directory = Path(tempfile.mkdtemp(prefix="share-desk-fuzz-"))
     app = make_app(directory, API_RATE_LIMIT="100000 per minute", WTF_CSRF_ENABLED=False)
-    with app.app_context():
-        for n in range(1, SEEDED_SHARES + 1):
-            db.session.add(
-                Share(
-                    profile_id=f"owner-{n}",
-                    source_type=list(SourceType)[n % len(SourceType)],
-                    source_id=n,
-                    timezone="UTC",
-                    code="0" if n % 2 else None,
-                    is_cloneable=n % 3 != 0,
-                    remaining_quantity=None if n % 3 else 1,
-                )
-            )
-        db.session.commit()
-    return app, directory, issue_token(app, "fuzz", Role.ADMIN)
+    factories.shares(
+        app,
+        *(
+            {
+                "profile_id": f"owner-{n}",
+                "source_type": list(SourceType)[n % len(SourceType)],
+                "source_id": n,
+                "code": "0" if n % 2 else None,
+                "is_cloneable": n % 3 != 0,
+                "remaining_quantity": None if n % 3 else 1,
+            }
+            for n in range(1, SEEDED_SHARES + 1)
+        ),
+    )
+    return app, directory, factories.token(app, "fuzz", Role.ADMIN)
 
 
 def _remove_fuzz_app() -> None:

@@ -11,11 +11,11 @@ import urllib.request
 
 import pytest
 
+from tests import factories
 from tests.conftest import TEST_SECRET, make_app
 from tests.live.helpers import Gunicorn, free_port
 from webapp.enums import Role
 from webapp.extensions import db
-from webapp.models import ApiToken
 
 
 def server_env(app, tmp_path, **extra: str) -> dict[str, str]:
@@ -36,10 +36,8 @@ def server(tmp_path):
     SQLite runs in WAL mode; with WEBAPP_TEST_DATABASE_URL, both use the same PostgreSQL schema.
     """
     app = make_app(tmp_path)
+    token = factories.token(app, "live-tests", Role.AGENT)
     with app.app_context():
-        row, token = ApiToken.issue("live-tests")
-        db.session.add(row)
-        db.session.commit()
         if db.engine.dialect.name == "sqlite":
             assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
     port = free_port()
@@ -87,10 +85,7 @@ def gunicorn_server(tmp_path):
     """gunicorn as `make serve` runs it (2 workers, 8 threads each) on the test app's database
     (a SQLite file, or a PostgreSQL schema); yields (Gunicorn, agent token, app), serving."""
     app = make_app(tmp_path)
-    with app.app_context():
-        row, token = ApiToken.issue(f"gunicorn-{secrets.token_hex(4)}", Role.AGENT)
-        db.session.add(row)
-        db.session.commit()
+    token = factories.token(app, f"gunicorn-{secrets.token_hex(4)}", Role.AGENT)
     env = server_env(
         app,
         tmp_path,

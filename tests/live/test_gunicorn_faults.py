@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
+from tests import factories
 from tests.live.helpers import NO_ANSWER, call, share_body
 from webapp.db import tallies
 from webapp.extensions import db
@@ -42,15 +43,9 @@ def create(server, token, profile_id: str, timeout: float = 5) -> tuple[int, dic
     )
 
 
-def stored_shares(app, prefix: str) -> dict[int, sa.Row]:
-    with app.app_context():
-        rows = db.session.execute(
-            sa.select(Share.id, Share.handle, Share.profile_id).where(
-                Share.profile_id.startswith(prefix)
-            )
-        ).all()
-        db.session.remove()
-    return {row.id: row for row in rows}
+def shares_of_run(app, run: str) -> dict[int, Share]:
+    """The stored shares of this run (their profile ids start with ``run``), by id."""
+    return {s.id: s for s in factories.stored_shares(app) if s.profile_id.startswith(run)}
 
 
 def database_is_sound(app) -> None:
@@ -150,7 +145,7 @@ def test_acknowledged_creates_survive_a_crash(gunicorn_server, crash):
     assert len(acked) == acknowledged()  # no id answered twice
 
     assert server.start() == (200, {"status": "ok", "database": "reachable"})
-    stored = stored_shares(app, run)
+    stored = shares_of_run(app, run)
     for share_id, attempt in acked.items():
         assert share_id in stored, f"acknowledged create {attempt} is lost"
         assert (stored[share_id].handle, stored[share_id].profile_id) == (
@@ -173,7 +168,7 @@ def test_acknowledged_creates_survive_a_crash(gunicorn_server, crash):
             assert body["data"]["id"] == by_profile[attempt.profile_id]
 
     # Every attempt now has exactly one share, and the restarted server wrote the missing ones.
-    stored = stored_shares(app, run)
+    stored = shares_of_run(app, run)
     assert sorted(row.profile_id for row in stored.values()) == sorted(
         a.profile_id for a in attempts
     )

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests import factories
 from webapp.extensions import db
-from webapp.models import IdempotencyKey, Share
+from webapp.models import IdempotencyKey
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -53,13 +54,6 @@ def run_example(server):
     return run
 
 
-def stored_shares(app) -> list[Share]:
-    with app.app_context():
-        shares = db.session.scalars(sa.select(Share)).all()
-        db.session.expunge_all()
-        return shares
-
-
 def test_blocks_are_found():
     assert "Idempotency-Key" in curl_example()
     assert "requests.post" in python_example()
@@ -74,12 +68,12 @@ def test_curl_example_creates_a_share(server, run_example):
     assert share["profile_id"] == "cust-1" and share["source"] == {"type": "reward", "id": 42}
     assert (share["period"], share["period_type"]) == (2, "weeks")
     assert share["timezone"] == "Australia/Melbourne" and share["expires_at"].endswith("Z")
-    [row] = stored_shares(app)
+    [row] = factories.stored_shares(app)
     assert row.handle == share["handle"]
     # Run again: the same key and body answer with the same share.
     again = json.loads(run_example(["bash", "-c", curl_example()]))["data"]
     assert again == share
-    assert len(stored_shares(app)) == 1
+    assert len(factories.stored_shares(app)) == 1
 
 
 def test_python_example_prints_the_handle(server, run_example):
@@ -87,10 +81,10 @@ def test_python_example_prints_the_handle(server, run_example):
     handle = run_example([sys.executable, "-c", python_example()]).strip()
     print(f"\npython example printed handle {handle}")
     assert HANDLE.fullmatch(handle)
-    [row] = stored_shares(app)
+    [row] = factories.stored_shares(app)
     assert row.handle == handle and row.profile_id == "cust-1" and row.source_id == 42
     assert run_example([sys.executable, "-c", python_example()]).strip() == handle
-    assert len(stored_shares(app)) == 1
+    assert len(factories.stored_shares(app)) == 1
 
 
 def test_both_examples_send_the_same_request(server, run_example):
@@ -99,6 +93,6 @@ def test_both_examples_send_the_same_request(server, run_example):
     from_curl = json.loads(run_example(["bash", "-c", curl_example()]))["data"]["handle"]
     from_python = run_example([sys.executable, "-c", python_example()]).strip()
     assert from_python == from_curl
-    assert [row.handle for row in stored_shares(app)] == [from_curl]
+    assert [row.handle for row in factories.stored_shares(app)] == [from_curl]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(IdempotencyKey.id))) == 1

@@ -11,9 +11,12 @@ import re
 import pytest
 import requests
 
-from tests.conftest import STAFF_PASSWORD, add_staff, make_app
+from tests import factories
+from tests.conftest import make_app
+from tests.factories import STAFF_PASSWORD
 from tests.live.conftest import server_env
 from tests.live.helpers import Gunicorn, free_port
+from tests.pages import csrf_in
 from webapp.enums import Role
 from webapp.extensions import db
 from webapp.models import ApiToken
@@ -25,10 +28,7 @@ LIMIT = 12
 def two_servers(tmp_path):
     """Two gunicorn servers on one database; yields (servers, token, app)."""
     app = make_app(tmp_path)
-    with app.app_context():
-        row, token = ApiToken.issue("shared-state", Role.AGENT)
-        db.session.add(row)
-        db.session.commit()
+    token = factories.token(app, "shared-state", Role.AGENT)
     env = server_env(
         app,
         tmp_path,
@@ -84,10 +84,10 @@ def test_the_rate_limit_counts_once_across_servers_and_workers(two_servers):
 def test_a_session_from_one_server_works_on_the_other_until_sign_out(two_servers):
     servers, _token, app = two_servers
     first, second = (server.base for server in servers)
-    add_staff(app, "agent@example.com", Role.AGENT)
+    factories.staff(app, "agent@example.com", Role.AGENT)
     browser = requests.Session()
     page = browser.get(f"{first}/sign-in", timeout=30)
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    csrf = csrf_in(page.text)
     signed_in = browser.post(
         f"{first}/sign-in",
         data={"email": "agent@example.com", "password": STAFF_PASSWORD, "csrf_token": csrf},
@@ -99,7 +99,7 @@ def test_a_session_from_one_server_works_on_the_other_until_sign_out(two_servers
     on_second = browser.get(f"{second}/shares", allow_redirects=False, timeout=30)
     assert on_second.status_code == 200 and "agent@example.com" in on_second.text
 
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', on_second.text).group(1)
+    csrf = csrf_in(on_second.text)
     out = browser.post(f"{second}/sign-out", data={"csrf_token": csrf}, timeout=30)
     assert out.status_code == 200 and "You are signed out." in out.text
     # The copy of the cookie taken before sign-out is refused by the first server too.

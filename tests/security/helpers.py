@@ -1,72 +1,23 @@
-"""Helpers for the security tests: CSRF tokens, stored shares, sign-in and database snapshots."""
+"""Helpers for the security tests: their share, sign-in, audit events and database snapshots."""
 
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 
-from webapp import expiry, shares
-from webapp.enums import PeriodType, SourceType
+from tests.pages import csrf_token
+from webapp.enums import PeriodType
 from webapp.extensions import db
-from webapp.models import ApiToken, AuditEvent, Share, ShareClaim, SignInFailure, Staff, utcnow
+from webapp.models import ApiToken, AuditEvent, Share, ShareClaim, SignInFailure, Staff
 
-CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 SHARE_CODE = "SECRET-1"
-
-
-def csrf_token(client) -> str:
-    """The CSRF token of this client's session, from the sign-in page's hidden input."""
-    response = client.get("/sign-in")
-    assert response.status_code == 200
-    match = CSRF_INPUT.search(response.get_data(as_text=True))
-    assert match, "no csrf_token input on the sign-in page"
-    return match[1]
+#: The security tests' share: a code to claim it with, and two days to live.
+SECURED = {"code": SHARE_CODE, "period": 2, "period_type": PeriodType.DAYS}
 
 
 def sign_in(client, email: str, password: str, address: str = "127.0.0.1", **kwargs):
     """POST the sign-in form from ``address`` with a valid CSRF token."""
     data = {"csrf_token": csrf_token(client), "email": email, "password": password}
     return client.post("/sign-in", data=data, environ_base={"REMOTE_ADDR": address}, **kwargs)
-
-
-def store_share(app, **fields) -> tuple[int, str]:
-    """Store a share directly (audited as ``system``); returns its id and handle.
-
-    Defaults: code SECRET-1, 2 days from now, one claim left.
-    """
-    now = utcnow()
-    values = {
-        "profile_id": "owner-1",
-        "source_type": SourceType.REWARD,
-        "source_id": 1,
-        "timezone": "UTC",
-        "code": SHARE_CODE,
-        "period": 2,
-        "period_type": PeriodType.DAYS,
-        "remaining_quantity": 1,
-        "created_at": now,
-        "updated_at": now,
-    }
-    values.update(fields)
-    if "expires_at" not in fields:
-        values["expires_at"] = expiry.resolve_expiry(
-            created_at=values["created_at"],
-            tz=values["timezone"],
-            period=values["period"],
-            period_type=values["period_type"],
-            absolute_expiry=values.get("absolute_expiry"),
-        )
-    with app.app_context():
-        share = shares.create(values)
-        db.session.commit()
-        return share.id, share.handle
-
-
-def get_share(app, share_id: int) -> dict | None:
-    with app.app_context():
-        share = db.session.get(Share, share_id)
-        return share.to_dict() if share else None
 
 
 def last_event_id(app) -> int:

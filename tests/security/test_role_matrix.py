@@ -12,9 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import issue_token, make_app, signed_in
+from tests import factories
+from tests.conftest import make_app, signed_in
 from tests.database import unreachable_url
-from tests.security.helpers import SHARE_CODE, csrf_token, fingerprint, store_share
+from tests.pages import csrf_token
+from tests.security.helpers import SECURED, SHARE_CODE, fingerprint
 from webapp import create_app
 from webapp.auth import PUBLIC_ENDPOINTS
 from webapp.enums import Role
@@ -108,13 +110,9 @@ CASES = [
 @pytest.fixture
 def world(app) -> dict:
     """A share, a viewer who is not the caller, and a live token for the routes that need ids."""
-    share_id, _ = store_share(app)
-    with app.app_context():
-        target = Staff(email="target@example.com", role=Role.VIEWER, password_hash="x")
-        db.session.add(target)
-        db.session.commit()
-        staff_id = target.id
-    issue_token(app, "target-token", Role.VIEWER)
+    share_id = factories.share(app, **SECURED)
+    staff_id = factories.staff(app, "target@example.com", Role.VIEWER)
+    factories.token(app, "target-token", Role.VIEWER)
     with app.app_context():
         token_id = db.session.scalar(db.select(ApiToken.id).where(ApiToken.name == "target-token"))
     return {"share_id": share_id, "staff_id": staff_id, "token_id": token_id}
@@ -316,7 +314,7 @@ def hrefs(page: str) -> set[str]:
 
 @pytest.mark.parametrize("who", ["viewer", "agent", "admin"])
 def test_pages_show_only_what_the_role_may_use(app, client_as, who):
-    share_id, _ = store_share(app)
+    share_id = factories.share(app, **SECURED)
     client = client_as(who)
     role = Role(who)
     listing = client.get("/shares").get_data(as_text=True)

@@ -13,17 +13,18 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
-from tests.conftest import STAFF_PASSWORD, add_staff, make_app
+from tests import factories
+from tests.conftest import make_app
+from tests.factories import STAFF_PASSWORD
+from tests.pages import csrf_in, csrf_token
 from tests.security.helpers import (
-    CSRF_INPUT,
-    csrf_token,
+    SECURED,
     events_after,
     failures,
     fingerprint,
     last_event_id,
     sign_in,
     staff_row,
-    store_share,
 )
 from webapp.enums import Role
 from webapp.extensions import db
@@ -61,7 +62,7 @@ def error_text(response) -> str:
 
 
 def test_right_password_signs_in_and_starts_a_session(app, anon_client):
-    staff_id = add_staff(app, EMAIL, "agent")
+    staff_id = factories.staff(app, EMAIL, "agent")
     response = sign_in(anon_client, "  Ann@Example.COM ", STAFF_PASSWORD)
     assert response.status_code == 302
     assert location(response) == "/shares"
@@ -77,7 +78,7 @@ def test_right_password_signs_in_and_starts_a_session(app, anon_client):
 
 def test_sign_in_replaces_the_session_it_came_with(app, anon_client):
     """No session fixation: values set before sign-in do not survive it."""
-    add_staff(app, EMAIL, "viewer")
+    factories.staff(app, EMAIL, "viewer")
     with anon_client.session_transaction() as session:
         session["planted"] = "by an attacker"
     assert sign_in(anon_client, EMAIL, STAFF_PASSWORD).status_code == 302
@@ -90,7 +91,7 @@ def test_sign_in_replaces_the_session_it_came_with(app, anon_client):
     ids=["wrong-password", "unknown-email", "empty-password"],
 )
 def test_a_failed_sign_in_says_the_same_thing_and_is_recorded(app, anon_client, email, password):
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     response = sign_in(anon_client, email, password)
     assert response.status_code == 422
     assert "staff_id" not in session_of(anon_client)
@@ -105,7 +106,7 @@ def test_a_failed_sign_in_says_the_same_thing_and_is_recorded(app, anon_client, 
 
 
 def test_deactivated_staff_cannot_sign_in(app, anon_client):
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     with app.app_context():
         Staff.by_email(EMAIL).is_active = False
         db.session.commit()
@@ -133,7 +134,7 @@ def test_deactivated_staff_cannot_sign_in(app, anon_client):
     ],
 )
 def test_next_is_honoured_only_for_same_site_paths(app, anon_client, target, expected):
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     response = sign_in(anon_client, EMAIL, STAFF_PASSWORD, query_string={"next": target})
     assert response.status_code == 302
     assert response.headers["Location"] == expected
@@ -141,7 +142,7 @@ def test_next_is_honoured_only_for_same_site_paths(app, anon_client, target, exp
 
 
 def test_the_sign_in_redirect_keeps_the_page_asked_for(app, anon_client):
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     response = anon_client.get("/admin/audit?action=edit")
     assert sign_in_target(response) == "/admin/audit?action=edit"
     # The form posts back to the same URL, next included.
@@ -160,7 +161,7 @@ def set_cookie(response) -> str:
 
 
 def test_the_session_cookie_is_httponly_and_samesite_lax(app, anon_client):
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     cookie = set_cookie(sign_in(anon_client, EMAIL, STAFF_PASSWORD))
     attributes = [part.strip() for part in cookie.split(";")]
     assert "HttpOnly" in attributes
@@ -171,11 +172,11 @@ def test_the_session_cookie_is_httponly_and_samesite_lax(app, anon_client):
 
 
 def test_the_session_cookie_is_secure_over_https(app, anon_client):
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     page = anon_client.get("/sign-in", base_url="https://localhost").get_data(as_text=True)
     response = anon_client.post(
         "/sign-in",
-        data={"csrf_token": CSRF_INPUT.search(page)[1], "email": EMAIL, "password": STAFF_PASSWORD},
+        data={"csrf_token": csrf_in(page), "email": EMAIL, "password": STAFF_PASSWORD},
         base_url="https://localhost",
         # Over HTTPS, Flask-WTF also insists on a same-origin Referer.
         headers={"Referer": "https://localhost/sign-in"},
@@ -238,7 +239,7 @@ def test_a_copied_cookie_stops_working_after_sign_out(app, client_as):
 def test_lock_out_counts_the_forwarded_address_only_behind_trusted_proxies(tmp_path):
     """With TRUSTED_PROXIES set, the client address comes from X-Forwarded-For."""
     app = make_app(tmp_path, TRUSTED_PROXIES=1)
-    add_staff(app, "proxied@example.com", "viewer")
+    factories.staff(app, "proxied@example.com", "viewer")
     client = app.test_client()
     for _ in range(5):
         client.post(
@@ -281,7 +282,7 @@ def locked_message(minutes: int) -> str:
 
 
 def test_five_failures_for_one_email_lock_it_even_with_the_right_password(app, anon_client):
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     # From five addresses, so only the per-email count can trip.
     for n in range(5):
         response = sign_in(anon_client, EMAIL, f"guess {n}", address=f"10.0.0.{n}")
@@ -294,19 +295,19 @@ def test_five_failures_for_one_email_lock_it_even_with_the_right_password(app, a
     assert staff_row(app, EMAIL).last_sign_in_at is None
     assert len(failures(app)) == 5
     # Other accounts are not affected.
-    add_staff(app, "bob@example.com", "viewer")
+    factories.staff(app, "bob@example.com", "viewer")
     assert sign_in(app.test_client(), "bob@example.com", STAFF_PASSWORD).status_code == 302
 
 
 def test_four_failures_do_not_lock(app, anon_client):
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     for n in range(4):
         assert sign_in(anon_client, EMAIL, f"guess {n}").status_code == 422
     assert sign_in(anon_client, EMAIL, STAFF_PASSWORD).status_code == 302
 
 
 def test_five_failures_from_one_address_lock_that_address(app, anon_client):
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     for n in range(5):
         response = sign_in(anon_client, f"guess{n}@example.com", "guess", address="10.0.0.7")
         assert response.status_code == 422
@@ -329,7 +330,7 @@ def age_failures(app, minutes: int) -> None:
 
 
 def test_the_lock_counts_down_and_lifts_after_the_window(app, anon_client):
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     for n in range(5):
         sign_in(anon_client, EMAIL, f"guess {n}")
     age_failures(app, 14)
@@ -344,7 +345,7 @@ def test_the_lock_counts_down_and_lifts_after_the_window(app, anon_client):
 
 def test_lock_out_limits_come_from_the_config(tmp_path):
     app = make_app(tmp_path, SIGN_IN_MAX_FAILURES=2, SIGN_IN_WINDOW_MINUTES=3)
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     client = app.test_client()
     for n in range(2):
         sign_in(client, EMAIL, f"guess {n}")
@@ -371,8 +372,8 @@ def test_lock_out_limits_come_from_the_config(tmp_path):
 )
 @pytest.mark.parametrize("token", ["missing", "forged"])
 def test_a_post_without_a_valid_csrf_token_is_refused(app, client, path, data, token):
-    share_id, _ = store_share(app)
-    add_staff(app, "admin-csrf@example.com", "admin")
+    share_id = factories.share(app, **SECURED)
+    factories.staff(app, "admin-csrf@example.com", "admin")
     csrf_token(client)  # the session holds a real token; the post does not send it
     if token == "forged":
         data = {**data, "csrf_token": "forged-token"}
@@ -400,7 +401,7 @@ def test_htmx_sends_the_csrf_token_in_a_header(app, client_as):
     """hx-headers carries X-CSRFToken, so htmx posts pass and stray posts do not."""
     client = client_as("agent")
     page = client.get("/shares/new").get_data(as_text=True)
-    token = re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', page)[1]
+    token = csrf_in(page, hx_headers=True)
     headers = {"HX-Request": "true"}
     data = {"period": "3", "period_type": "days"}
     assert client.post("/shares/preview", data=data, headers=headers).status_code == 400
@@ -410,7 +411,7 @@ def test_htmx_sends_the_csrf_token_in_a_header(app, client_as):
 
 def test_a_claim_with_the_csrf_token_works(app, client_as):
     """The control for the CSRF refusals: the same post with the token succeeds."""
-    share_id, _ = store_share(app)
+    share_id = factories.share(app, **SECURED)
     client = client_as("agent")
     response = client.post(
         f"/shares/{share_id}/claim",
@@ -503,7 +504,7 @@ def page_problems(html: str) -> tuple[list[str], int]:
 
 def test_no_page_has_inline_script_or_style(app, client_as, anon_client, token):
     """Every page of the app, with data in it, keeps to the CSP: scripts only from files."""
-    share_id, _ = store_share(app, meta=["a", "b"])
+    share_id = factories.share(app, **SECURED, meta=["a", "b"])
     admin, viewer = client_as("admin"), client_as("viewer")
     admin.post(
         f"/shares/{share_id}/claim",
@@ -576,7 +577,7 @@ def test_a_fresh_database_has_no_staff_and_init_db_says_how_to_make_one(bare_app
     # With no account, nobody gets in.
     assert sign_in(app.test_client(), "admin@example.com", "admin").status_code == 422
     assert sign_in(app.test_client(), "admin", "admin").status_code == 422
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     result = run(app, "init-db")
     assert result.exit_code == 0
     assert "staff create" not in result.output
@@ -629,7 +630,7 @@ def test_staff_create_refuses_an_empty_standard_input(app):
 
 
 def test_staff_create_refuses_a_duplicate(app):
-    add_staff(app, EMAIL, "viewer")
+    factories.staff(app, EMAIL, "viewer")
     old_hash = staff_row(app, EMAIL).password_hash
     result = run(app, "staff", "create", "ANN@example.com", "--role", "admin",
                  input="another long password\n")  # fmt: skip
@@ -676,7 +677,7 @@ def test_sign_in_records_the_address_it_came_from(app, anon_client):
 
 def test_the_locked_message_is_not_a_sign_in(app, anon_client):
     """A 429 page offers the form again but sets no session and records nothing new."""
-    add_staff(app, EMAIL, "admin")
+    factories.staff(app, EMAIL, "admin")
     for n in range(5):
         sign_in(anon_client, EMAIL, f"guess {n}")
     response = sign_in(anon_client, EMAIL, STAFF_PASSWORD)

@@ -9,21 +9,19 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from flask import g
 
-from tests.conftest import STAFF_PASSWORD, add_staff, issue_token, share_count
+from tests import factories
+from tests.factories import STAFF_PASSWORD
+from tests.pages import csrf_token
 from tests.security.helpers import (
+    SECURED,
     SHARE_CODE,
-    csrf_token,
     events_after,
     fingerprint,
-    get_share,
     last_event_id,
     sign_in,
-    store_share,
 )
-from webapp import shares
-from webapp.enums import PeriodType, Role, SourceType
+from webapp.enums import PeriodType, Role
 from webapp.expiry import resolve_expiry, to_utc_z
 from webapp.extensions import db
 from webapp.models import ApiToken, AuditEvent, Staff
@@ -105,7 +103,7 @@ def test_a_token_made_in_the_browser_is_shown_once_and_works_with_its_role(app, 
     )
     assert refused.status_code == 403
     assert refused.get_json() == {"message": "This token's role (viewer) may not do this."}
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_the_token_list_shows_name_role_created_and_last_use(app, client):
@@ -226,7 +224,7 @@ def agent(client_as):
 @pytest.fixture
 def agent_token(app):
     """An agent token called ``robot``."""
-    return issue_token(app, "robot", Role.AGENT)
+    return factories.token(app, "robot", Role.AGENT)
 
 
 @pytest.mark.parametrize("surface", ["html", "api"])
@@ -244,7 +242,7 @@ def test_create_writes_one_event(app, agent, agent_token, surface):
         assert response.status_code == 201
         share_id = response.get_json()["data"]["id"]
         actor = "token:robot"
-    share = get_share(app, share_id)
+    share = factories.share_data(app, share_id)
     [event] = events_after(app, before)
     assert event == {
         "action": "create",
@@ -267,13 +265,14 @@ def test_an_idempotent_replay_writes_no_second_event(app, agent_token):
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.get_json() == first.get_json()
     assert [e["action"] for e in events_after(app, before)] == ["create"]
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 @pytest.mark.parametrize("surface", ["html", "api"])
 def test_edit_writes_one_event_with_the_diff(app, agent, agent_token, surface):
-    share_id, handle = store_share(app, period=2)
-    old = get_share(app, share_id)
+    share_id = factories.share(app, **SECURED)
+    handle = factories.handle_of(app, share_id)
+    old = factories.share_data(app, share_id)
     before = last_event_id(app)
     if surface == "html":
         form = {"code": SHARE_CODE, "period": "3", "period_type": "days", "absolute_expiry": "",
@@ -287,7 +286,7 @@ def test_edit_writes_one_event_with_the_diff(app, agent, agent_token, surface):
         )
         assert response.status_code == 200
         actor = "token:robot"
-    new = get_share(app, share_id)
+    new = factories.share_data(app, share_id)
     expected = resolve_expiry(
         created_at=datetime.fromisoformat(old["created_at"]), tz="UTC", period=3,
         period_type=PeriodType.DAYS, absolute_expiry=None,
@@ -306,7 +305,7 @@ def test_edit_writes_one_event_with_the_diff(app, agent, agent_token, surface):
 
 @pytest.mark.parametrize("surface", ["html", "api"])
 def test_an_edit_that_changes_nothing_writes_no_event(app, agent, agent_token, surface):
-    share_id, _ = store_share(app, meta=["a"])
+    share_id = factories.share(app, **SECURED, meta=["a"])
     before = last_event_id(app)
     if surface == "html":
         form = {"code": SHARE_CODE, "period": "2", "period_type": "days", "absolute_expiry": "",
@@ -323,7 +322,8 @@ def test_an_edit_that_changes_nothing_writes_no_event(app, agent, agent_token, s
 
 @pytest.mark.parametrize("surface", ["html", "api"])
 def test_claim_writes_one_event_with_the_claimer_and_count(app, agent, agent_token, surface):
-    share_id, handle = store_share(app, is_cloneable=True, remaining_quantity=5)
+    share_id = factories.share(app, **SECURED, is_cloneable=True, remaining_quantity=5)
+    handle = factories.handle_of(app, share_id)
     before = last_event_id(app)
     claim = {"profile_id": "claimer-9", "code": SHARE_CODE}
     if surface == "html":
@@ -336,7 +336,7 @@ def test_claim_writes_one_event_with_the_claimer_and_count(app, agent, agent_tok
         )
         assert response.status_code == 201
         actor = "token:robot"
-    assert get_share(app, share_id)["remaining_quantity"] == 4
+    assert factories.share_data(app, share_id)["remaining_quantity"] == 4
     [event] = events_after(app, before)
     claim_id = event["changes"]["claim_id"][1]
     assert isinstance(claim_id, int)
@@ -354,7 +354,7 @@ def test_claim_writes_one_event_with_the_claimer_and_count(app, agent, agent_tok
 
 
 def test_a_claim_of_an_unlimited_share_records_no_count(app, agent):
-    share_id, _ = store_share(app, is_cloneable=True, remaining_quantity=None)
+    share_id = factories.share(app, **SECURED, is_cloneable=True, remaining_quantity=None)
     before = last_event_id(app)
     assert (
         post(agent, f"/shares/{share_id}/claim", profile_id="c", code=SHARE_CODE).status_code == 302
@@ -365,8 +365,9 @@ def test_a_claim_of_an_unlimited_share_records_no_count(app, agent):
 
 @pytest.mark.parametrize("surface", ["html", "api"])
 def test_delete_writes_one_event_with_what_went(app, client, token, surface):
-    share_id, handle = store_share(app, meta=["kept in the trail"])
-    old = get_share(app, share_id)
+    share_id = factories.share(app, **SECURED, meta=["kept in the trail"])
+    handle = factories.handle_of(app, share_id)
+    old = factories.share_data(app, share_id)
     before = last_event_id(app)
     if surface == "html":
         response = post(client, f"/shares/{share_id}/delete")
@@ -376,7 +377,7 @@ def test_delete_writes_one_event_with_what_went(app, client, token, surface):
         response = app.test_client().delete(f"/api/v3/shares/{share_id}", headers=bearer(token))
         assert response.status_code == 204
         actor = "token:tests"
-    assert get_share(app, share_id) is None
+    assert factories.share_data(app, share_id) is None
     [event] = events_after(app, before)
     assert event == {
         "action": "delete",
@@ -413,7 +414,7 @@ FAILED = {
 @pytest.mark.parametrize("case", FAILED.values(), ids=FAILED.keys())
 def test_a_failed_action_writes_no_audit_row(app, client_as, agent_token, token_for, case):
     who, method, path, body, status = case
-    share_id, _ = store_share(app)
+    share_id = factories.share(app, **SECURED)
     path = path.format(id=share_id)
     if who in ("robot", "viewer-token"):
         plain = agent_token if who == "robot" else token_for("viewer")
@@ -429,7 +430,7 @@ def test_a_failed_action_writes_no_audit_row(app, client_as, agent_token, token_
 
 
 def test_a_claim_that_runs_out_writes_no_audit_row(app, agent):
-    share_id, _ = store_share(app, remaining_quantity=0)
+    share_id = factories.share(app, **SECURED, remaining_quantity=0)
     mark = last_event_id(app)
     response = post(agent, f"/shares/{share_id}/claim", profile_id="c", code=SHARE_CODE)
     assert response.status_code == 422
@@ -438,7 +439,7 @@ def test_a_claim_that_runs_out_writes_no_audit_row(app, agent):
 
 
 def test_the_detail_page_shows_the_share_history(app, agent):
-    share_id, _ = store_share(app, period=2)
+    share_id = factories.share(app, **SECURED)
     form = {"code": SHARE_CODE, "period": "3", "period_type": "days"}
     assert post(agent, f"/shares/{share_id}/edit", **form).status_code == 302
     assert (
@@ -460,9 +461,9 @@ def test_the_detail_page_shows_the_share_history(app, agent):
 
 def test_history_survives_the_share(app, client):
     """After a delete the events stay, and the id is never reused by a new share."""
-    share_id, _ = store_share(app)
+    share_id = factories.share(app, **SECURED)
     assert post(client, f"/shares/{share_id}/delete").status_code == 302
-    new_id, _ = store_share(app)
+    new_id = factories.share(app, **SECURED)
     assert new_id != share_id
     with app.app_context():
         actions = db.session.scalars(
@@ -485,14 +486,15 @@ def audit_rows(response) -> list[str]:
 
 
 def bulk_shares(app, count: int, actor: str) -> None:
-    """``count`` create events by ``actor``."""
+    """``count`` create events by ``actor``: shares made (audited as ``system``), then their
+    events handed to ``actor``."""
+    made = factories.shares(
+        app, *({"profile_id": f"bulk-{n}", "source_id": n + 1} for n in range(count))
+    )
     with app.app_context():
-        g.actor = actor
-        for n in range(count):
-            shares.create(
-                {"profile_id": f"bulk-{n}", "source_type": SourceType.REWARD, "source_id": n + 1,
-                 "timezone": "UTC", "remaining_quantity": 1}
-            )  # fmt: skip
+        db.session.execute(
+            sa.update(AuditEvent).where(AuditEvent.share_id.in_(made)).values(actor=actor)
+        )
         db.session.commit()
 
 
@@ -525,7 +527,7 @@ def test_the_audit_page_pages_through_many_events(app, client):
 
 
 def test_the_audit_page_filters_by_actor_action_and_dates(app, client, agent):
-    share_id, _ = store_share(app, is_cloneable=True, remaining_quantity=None)
+    share_id = factories.share(app, **SECURED, is_cloneable=True, remaining_quantity=None)
     assert (
         post(agent, f"/shares/{share_id}/claim", profile_id="c-1", code=SHARE_CODE).status_code
         == 302
@@ -613,7 +615,7 @@ def test_an_admin_cannot_change_themselves_and_nothing_is_recorded(app, client):
 
 
 def test_a_bad_staff_form_is_422_and_records_nothing(app, client):
-    add_staff(app, "taken@example.com", "viewer")
+    factories.staff(app, "taken@example.com", "viewer")
     before = fingerprint(app)
     for data, message in [
         ({"email": "taken@example.com", "role": "agent", "password": "a long password!"},
@@ -655,7 +657,7 @@ def test_using_a_token_is_not_a_change(app, token):
 
 
 def test_signing_in_is_not_a_change(app):
-    add_staff(app, "quiet@example.com", "viewer")
+    factories.staff(app, "quiet@example.com", "viewer")
     mark = last_event_id(app)
     assert sign_in(app.test_client(), "quiet@example.com", STAFF_PASSWORD).status_code == 302
     assert events_after(app, mark) == []

@@ -7,7 +7,8 @@ import hashlib
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import share_count, table_names
+from tests import factories
+from tests.conftest import table_names
 from tests.database import stored_bytes
 from webapp.extensions import db
 from webapp.models import ApiToken
@@ -67,7 +68,7 @@ def test_init_db_creates_the_tables_and_is_idempotent(bare_app):
     assert "Database ready" in second.output
     # Running it again keeps what is stored.
     assert [row.name for row in token_rows(bare_app)] == ["before-second-run"]
-    assert share_count(bare_app) == 1
+    assert factories.share_count(bare_app) == 1
 
 
 # --- tokens create -------------------------------------------------------------------------
@@ -85,7 +86,7 @@ def test_create_prints_the_token_once_and_it_authenticates(app):
     response = post_share(app, plain)
 
     assert response.status_code == 201
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def test_only_the_hash_of_the_token_is_stored(app):
@@ -170,7 +171,7 @@ def test_revoke_makes_the_token_a_401(app):
     response = post_share(app, plain)
     assert response.status_code == 401
     assert isinstance(response.get_json()["message"], str)
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
     [row] = token_rows(app)
     assert row.revoked_at is not None
 
@@ -247,4 +248,4 @@ def test_check_tallies_repair_recounts_them(app):
     api = app.test_client()
     token = create_token(app, "reader")
     listed = api.get("/api/v3/shares", headers={"Authorization": f"Bearer {token}"})
-    assert listed.get_json()["meta"]["total"] == share_count(app) == 1
+    assert listed.get_json()["meta"]["total"] == factories.share_count(app) == 1

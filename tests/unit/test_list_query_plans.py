@@ -16,13 +16,13 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
+from tests import factories
 from tests.conftest import make_app
 from webapp import totals
 from webapp.enums import PeriodType, SourceType
 from webapp.extensions import db
 from webapp.forms.filters import SORT_FIELDS, ShareFilterForm
 from webapp.listing import share_query
-from webapp.models import Share
 
 NOW = datetime(2026, 11, 29, 14, 30, tzinfo=UTC)
 PAGE = 15
@@ -43,24 +43,26 @@ def app(tmp_path_factory):
     """One SQLite database for the module (also when the suite runs on PostgreSQL)."""
     path = tmp_path_factory.mktemp("plans") / "plans.sqlite3"
     app = make_app(path.parent, DATABASE_URL=f"sqlite:///{path}")
-    with app.app_context():
-        db.session.add_all(
-            Share(
-                profile_id=f"profile-{n % 7}",
-                source_type=list(SourceType)[n % 5],
-                source_id=n % 9 + 1,
-                code=f"CODE{n}" if n % 3 else None,
-                timezone=("UTC", "Australia/Melbourne")[n % 2],
-                period_type=PeriodType.WEEKS if n % 4 else None,
-                expires_at=NOW + timedelta(hours=n - 24) if n % 5 else None,
-                remaining_quantity=n % 4 if n % 6 else None,
-                is_cloneable=bool(n % 2),
-                created_at=NOW - timedelta(days=n),
-                updated_at=NOW - timedelta(hours=n),
-            )
+    factories.shares(
+        app,
+        *(
+            {
+                "profile_id": f"profile-{n % 7}",
+                "source_type": list(SourceType)[n % 5],
+                "source_id": n % 9 + 1,
+                "code": f"CODE{n}" if n % 3 else None,
+                "timezone": ("UTC", "Australia/Melbourne")[n % 2],
+                "period_type": PeriodType.WEEKS if n % 4 else None,
+                "expires_at": NOW + timedelta(hours=n - 24) if n % 5 else None,
+                "remaining_quantity": n % 4 if n % 6 else None,
+                "is_cloneable": bool(n % 2),
+                "created_at": NOW - timedelta(days=n),
+                "updated_at": NOW - timedelta(hours=n),
+            }
             for n in range(40)
-        )
-        db.session.commit()
+        ),
+    )
+    with app.app_context():
         yield app
         db.engine.dispose()
 

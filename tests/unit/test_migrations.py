@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 
-from tests import database
+from tests import database, factories
 from tests.conftest import TEST_SECRET, table_names
 from webapp import create_app
 from webapp.db import tallies
@@ -153,8 +153,7 @@ def test_a_database_of_the_previous_revision_keeps_its_data_when_upgraded(bare_a
         assert found == [share.id]
         assert not db.session.scalars(sa.select(Share.id).where(Share.profile_id == "cust-1")).all()
         # The tallies count the old share, and the triggers count new ones once each.
-        db.session.add(Share(profile_id="Cust-2", source_type="list", source_id=1, timezone="UTC"))
-        db.session.commit()
+        factories.share(bare_app, profile_id="Cust-2", source_type="list", source_id=1)
         with db.engine.connect() as connection:
             stored = tallies.stored(connection)
             assert stored == tallies.counted(connection)
@@ -187,8 +186,7 @@ def test_the_tally_triggers_go_with_a_downgrade_and_come_back_once(bare_app):
         db.session.commit()
     assert run(bare_app, "db", "upgrade").exit_code == 0
     with bare_app.app_context():
-        db.session.add(Share(profile_id="b", source_type="reward", source_id=2, timezone="UTC"))
-        db.session.commit()
+        factories.share(bare_app, profile_id="b", source_id=2)
         with db.engine.connect() as connection:
             assert tallies.stored(connection)[("all", "")] == 2
             assert tallies.stored(connection) == tallies.counted(connection)

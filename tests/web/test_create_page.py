@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import make_app, share_count, signed_in
+from tests import factories
+from tests.conftest import make_app, signed_in
+from tests.pages import csrf_token
+from webapp.clock import utcnow
 from webapp.enums import PeriodType, SourceType
 from webapp.expiry import resolve_expiry, to_utc_z
 from webapp.extensions import db
-from webapp.models import Share, utcnow
 
 MELBOURNE = "Australia/Melbourne"
 FIELD_NAMES = [
@@ -24,17 +26,6 @@ FIELD_NAMES = [
 FORM_FIELDS = [name for name in FIELD_NAMES if name != "quantity"]
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 XSS = "<script>alert(1)</script>"
-
-
-def page_csrf_token(client, path: str = "/shares/new") -> str:
-    """The csrf_token hidden input's value from a freshly fetched page."""
-    response = client.get(path)
-    assert response.status_code == 200
-    match = re.search(
-        r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', response.get_data(as_text=True)
-    )
-    assert match, "no csrf_token input on the page"
-    return match[1]
 
 
 def valid_form(**overrides) -> dict:
@@ -56,7 +47,7 @@ def valid_form(**overrides) -> dict:
 
 
 def post_form(client, data: dict, path: str = "/shares/new"):
-    return client.post(path, data={"csrf_token": page_csrf_token(client), **data})
+    return client.post(path, data={"csrf_token": csrf_token(client, "/shares/new"), **data})
 
 
 def field_block(page: str, name: str) -> str:
@@ -88,30 +79,6 @@ def input_value(page: str, name: str) -> str | None:
     assert box, f"no input named {name}"
     value = re.search(r'\bvalue="([^"]*)"', box[0])
     return value[1] if value else None
-
-
-def add_shares(app, count: int, prefix: str = "profile", **fields) -> list[Share]:
-    """Store ``count`` shares directly, oldest first: profile-01, profile-02, ..."""
-    with app.app_context():
-        shares = [
-            Share(
-                profile_id=f"{prefix}-{n:02d}",
-                source_type=SourceType.REWARD,
-                source_id=n,
-                timezone="UTC",
-                remaining_quantity=1,
-                **fields,
-            )
-            for n in range(1, count + 1)
-        ]
-        db.session.add_all(shares)
-        db.session.commit()
-        return [db.session.get(Share, share.id) for share in shares]
-
-
-def stored_shares(app) -> list[Share]:
-    with app.app_context():
-        return list(db.session.scalars(db.select(Share).order_by(Share.id)))
 
 
 # --- the create form -----------------------------------------------------------------------
@@ -173,14 +140,14 @@ def test_post_without_a_valid_csrf_token_is_refused(app, client, token):
 
     assert response.status_code == 400
     assert "text/html" in response.content_type
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_valid_post_redirects_to_the_share_with_a_flash(app, client):
     response = post_form(client, valid_form(is_cloneable="y"))
 
     assert response.status_code == 302
-    [share] = stored_shares(app)
+    [share] = factories.stored_shares(app)
     assert response.headers["Location"] == f"/shares/{share.id}"
     assert share.profile_id == "customer-9"
     assert share.source_type is SourceType.REWARD and share.source_id == 77
@@ -208,7 +175,7 @@ def test_valid_post_applies_the_contract_defaults(app, client):
     response = post_form(client, data)
 
     assert response.status_code == 302
-    [share] = stored_shares(app)
+    [share] = factories.stored_shares(app)
     assert share.timezone == "UTC"
     assert (share.period, share.period_type, share.expires_at) == (None, None, None)
     assert share.code is None and share.meta is None
@@ -242,7 +209,7 @@ def test_invalid_post_renders_each_error_next_to_its_field(app, client):
         described_by = re.search(r'aria-describedby="([^"]*)"', tag)
         assert described_by and error[1] in described_by[1].split(), name
         assert 'aria-invalid="true"' in tag
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_invalid_post_keeps_the_typed_values(app, client):
@@ -264,7 +231,7 @@ def test_invalid_post_keeps_the_typed_values(app, client):
     assert re.search(r"\bchecked\b", control(page, "is_cloneable"))
     assert re.search(r'<textarea[^>]*name="meta"[^>]*>\s*one\ntwo</textarea>', page)
     assert "The source id field must be an integer." in field_block(page, "source_id")
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 # --- the list and detail pages -------------------------------------------------------------
@@ -283,7 +250,10 @@ def test_list_page_when_empty(client):
 
 
 def test_list_shows_newest_first_with_handle_profile_and_expiry(app, client):
-    shares = add_shares(app, 30, expires_at=utcnow() + timedelta(days=13, hours=2))
+    expires_at = utcnow() + timedelta(days=13, hours=2)
+    made = factories.shares(
+        app, *({"profile_id": f"profile-{n:02d}", "expires_at": expires_at} for n in range(1, 31))
+    )
 
     first = client.get("/shares")
 
@@ -292,9 +262,9 @@ def test_list_shows_newest_first_with_handle_profile_and_expiry(app, client):
     shown = re.findall(r"profile-(\d\d)", page)
     assert shown[0] == "30"
     assert shown == sorted(shown, reverse=True)
-    newest = shares[-1]
-    assert newest.handle in page
-    assert f'href="/shares/{newest.id}"' in page
+    newest = made[-1]
+    assert factories.handle_of(app, newest) in page
+    assert f'href="/shares/{newest}"' in page
     assert "in 13 days" in page
     next_link = re.search(r'<a\s[^>]*?href="([^"]+)"[^>]*\brel="next"', page)
     assert next_link, "no link to the next page"
@@ -316,9 +286,11 @@ def table_row(page: str, text: str) -> str:
 
 
 def test_list_shows_never_and_past_expiries(app, client):
-    add_shares(app, 1, prefix="forever")
-    add_shares(app, 1, prefix="lapsed", expires_at=utcnow() - timedelta(days=2, hours=1))
-    add_shares(app, 1, prefix="soon", expires_at=utcnow() + timedelta(hours=5, minutes=10))
+    factories.share(app, profile_id="forever-01")
+    lapsed = utcnow() - timedelta(days=2, hours=1)
+    factories.share(app, profile_id="lapsed-01", expires_at=lapsed)
+    soon = utcnow() + timedelta(hours=5, minutes=10)
+    factories.share(app, profile_id="soon-01", expires_at=soon)
     page = client.get("/shares").get_data(as_text=True)
     assert "never" in table_row(page, "forever-01")
     assert "expired 2 days ago" in table_row(page, "lapsed-01")
@@ -334,7 +306,7 @@ def test_detail_page_404_for_a_missing_share(client):
 def test_output_is_escaped(app, client):
     response = post_form(client, valid_form(profile_id=XSS, code=XSS, meta=XSS))
     assert response.status_code == 302
-    [share] = stored_shares(app)
+    [share] = factories.stored_shares(app)
     assert share.profile_id == XSS
 
     for path in ("/shares", f"/shares/{share.id}"):
@@ -364,7 +336,7 @@ def assert_preview_shows(page: str, expires_at, tz: str) -> None:
 
 @pytest.mark.parametrize("send_token", ["form", "header"])
 def test_preview_shows_local_expiry_utc_instant_and_weekday(app, client, send_token):
-    token = page_csrf_token(client)
+    token = csrf_token(client, "/shares/new")
     fields = {"timezone": MELBOURNE, "period": "2", "period_type": "weeks"}
     data = {**fields, "csrf_token": token} if send_token == "form" else fields
     headers = {"X-CSRFToken": token} if send_token == "header" else {}
@@ -380,11 +352,11 @@ def test_preview_shows_local_expiry_utc_instant_and_weekday(app, client, send_to
     assert len(shown) == 1, page
     assert_preview_shows(page, shown[0], MELBOURNE)
     assert "23:59:59" in page
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_preview_of_an_explicit_expiry(client):
-    token = page_csrf_token(client)
+    token = csrf_token(client, "/shares/new")
     data = {"csrf_token": token, "timezone": MELBOURNE, "expires_at": "2026-12-13T23:59:59"}
     page = preview(client, data).get_data(as_text=True)
     assert "2026-12-13T12:59:59Z" in page
@@ -392,7 +364,7 @@ def test_preview_of_an_explicit_expiry(client):
 
 
 def test_preview_names_the_missing_period(app, client):
-    data = {"csrf_token": page_csrf_token(client), "period_type": "weeks", "period": ""}
+    data = {"csrf_token": csrf_token(client, "/shares/new"), "period_type": "weeks", "period": ""}
 
     response = preview(client, data)
 
@@ -400,18 +372,18 @@ def test_preview_names_the_missing_period(app, client):
     page = response.get_data(as_text=True)
     assert "The period field is required when the period type is weeks." in page
     assert not re.search(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z", page)
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_preview_with_a_full_valid_form_stores_nothing(app, client):
-    data = {"csrf_token": page_csrf_token(client), **valid_form()}
+    data = {"csrf_token": csrf_token(client, "/shares/new"), **valid_form()}
     response = preview(client, data)
     assert response.status_code == 200
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_preview_needs_the_csrf_token(app, client):
     client.get("/shares/new")
     response = preview(client, {"timezone": MELBOURNE, "period": "2", "period_type": "weeks"})
     assert response.status_code == 400
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0

@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import issue_token, make_app, share_count, signed_in
+from tests import factories
+from tests.conftest import make_app, signed_in
 from webapp import api as api_module
 from webapp.auth import requires
 from webapp.enums import Role
@@ -108,7 +109,7 @@ SHARE = {"profile_id": "customer-9", "source_type": "reward", "source_id": 77}
 
 def test_api_answers_503_with_retry_after_while_the_database_is_locked(locked_app):
     app, lock, other = locked_app
-    headers = {"Authorization": f"Bearer {issue_token(app, 'script', 'agent')}"}
+    headers = {"Authorization": f"Bearer {factories.token(app, 'script', 'agent')}"}
     client = app.test_client()
     lock()
     response = client.post("/api/v3/shares", json=SHARE, headers=headers)
@@ -116,10 +117,10 @@ def test_api_answers_503_with_retry_after_while_the_database_is_locked(locked_ap
     assert response.get_json() == {"message": API_MESSAGES[503]}
     assert response.headers["Retry-After"] == str(RETRY_AFTER_UNAVAILABLE)
     other.execute("ROLLBACK")
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
     # The retry the 503 asks for succeeds.
     assert client.post("/api/v3/shares", json=SHARE, headers=headers).status_code == 201
-    assert share_count(app) == 1
+    assert factories.share_count(app) == 1
 
 
 def test_page_answers_503_with_retry_after_while_the_database_is_locked(locked_app):
@@ -130,7 +131,7 @@ def test_page_answers_503_with_retry_after_while_the_database_is_locked(locked_a
     assert_in_layout(response, 503, "The database is busy or out of reach. Try again in a few")
     assert response.headers["Retry-After"] == str(RETRY_AFTER_UNAVAILABLE)
     other.execute("ROLLBACK")
-    assert share_count(app) == 0
+    assert factories.share_count(app) == 0
 
 
 def test_a_missing_table_is_a_500_not_a_503(bare_app):

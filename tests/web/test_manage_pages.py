@@ -10,14 +10,13 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import sqlalchemy as sa
 import time_machine
 
-from tests.conftest import share_count, share_row, store_shares
+from tests import factories
+from tests.pages import csrf_in, csrf_token
+from webapp.clock import utcnow
 from webapp.enums import PeriodType, SourceType
 from webapp.expiry import to_utc_z
-from webapp.extensions import db
-from webapp.models import Share, ShareClaim, utcnow
 
 MELBOURNE = "Australia/Melbourne"
 CREATED = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)  # 2026-11-29 10:00 in Melbourne, a Sunday
@@ -33,52 +32,6 @@ NOT_FOUND = "There is no page here. The share may have been deleted, or the addr
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def add_share(app, **values) -> int:
-    (share_id,) = store_shares(app, values)
-    return share_id
-
-
-def add_claim(app, share_id: int, profile_id: str, meta=None) -> None:
-    with app.app_context():
-        share = db.session.get(Share, share_id)
-        db.session.add(
-            ShareClaim(
-                share_id=share.id,
-                share_handle=share.handle,
-                share_profile_id=share.profile_id,
-                profile_id=profile_id,
-                created_source_type=share.source_type,
-                created_source_id=share.source_id,
-                is_cloned=share.is_cloneable,
-                meta=meta,
-            )
-        )
-        db.session.commit()
-
-
-def claim_rows(app) -> list[dict]:
-    with app.app_context():
-        return [
-            {column.key: getattr(row, column.key) for column in ShareClaim.__table__.columns}
-            for row in db.session.scalars(sa.select(ShareClaim).order_by(ShareClaim.id))
-        ]
-
-
-def handle_of(app, share_id: int) -> str:
-    return share_row(app, share_id)["handle"]
-
-
-def csrf_token(client, path: str = "/shares") -> str:
-    """The csrf_token hidden input's value from a freshly fetched page."""
-    response = client.get(path)
-    assert response.status_code == 200
-    match = re.search(
-        r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', response.get_data(as_text=True)
-    )
-    assert match, f"no csrf_token input on {path}"
-    return match[1]
 
 
 def text(response) -> str:
@@ -146,12 +99,12 @@ def test_empty_list_invites_the_first_share(client):
 def three_states(app) -> dict[str, int]:
     """One share in each status (rule 6), plus an expired one with none left."""
     return {
-        "active": add_share(app, profile_id="p-active", expires_at=FUTURE),
-        "expired": add_share(app, profile_id="p-expired", expires_at=PAST),
-        "expired-empty": add_share(
+        "active": factories.share(app, profile_id="p-active", expires_at=FUTURE),
+        "expired": factories.share(app, profile_id="p-expired", expires_at=PAST),
+        "expired-empty": factories.share(
             app, profile_id="p-expired-empty", expires_at=PAST, remaining_quantity=0
         ),
-        "exhausted": add_share(app, profile_id="p-exhausted", remaining_quantity=0),
+        "exhausted": factories.share(app, profile_id="p-exhausted", remaining_quantity=0),
     }
 
 
@@ -168,7 +121,7 @@ def test_status_filter_shows_the_status_badge(app, client, three_states, status,
 
     assert response.status_code == 200
     page = text(response)
-    assert result_handles(page) == [handle_of(app, three_states[n]) for n in names]
+    assert result_handles(page) == [factories.handle_of(app, three_states[n]) for n in names]
     table = between(page, "<tbody>", "</tbody>")
     badges = re.findall(r'<span class="badge badge-([a-z]+)">([A-Za-z]+)</span>', table)
     assert badges == [(status, badge)] * len(names)
@@ -193,11 +146,11 @@ def test_unfiltered_list_shows_every_status(app, client, three_states):
 @pytest.fixture
 def varied(app) -> dict[str, int]:
     return {
-        "alice": add_share(app, profile_id="alice", code="SUMMER", is_cloneable=True),
-        "alicia": add_share(
+        "alice": factories.share(app, profile_id="alice", code="SUMMER", is_cloneable=True),
+        "alicia": factories.share(
             app, profile_id="alicia", code="WINTER", source_type=SourceType.BENEFIT
         ),
-        "bob": add_share(app, profile_id="bob", code="summer", source_id=7),
+        "bob": factories.share(app, profile_id="bob", code="summer", source_id=7),
     }
 
 
@@ -222,7 +175,7 @@ def test_list_filters_via_query_parameters(app, client, varied, query, names):
     response = client.get(f"/shares?{query}")
 
     assert response.status_code == 200
-    assert result_handles(text(response)) == [handle_of(app, varied[n]) for n in names]
+    assert result_handles(text(response)) == [factories.handle_of(app, varied[n]) for n in names]
 
 
 def test_search_box_keeps_the_typed_text(client, varied):
@@ -301,8 +254,8 @@ def test_results_fragment_is_only_the_results_and_pushes_the_page_url(app, clien
     assert "<html" not in page and "<body" not in page and "<form" not in page
     assert page.lstrip().startswith('<div id="results"')
     assert result_handles(page) == [
-        handle_of(app, three_states["expired"]),
-        handle_of(app, three_states["expired-empty"]),
+        factories.handle_of(app, three_states["expired"]),
+        factories.handle_of(app, three_states["expired-empty"]),
     ]
     path, query = query_of(response.headers["HX-Push-Url"])
     assert path == "/shares"
@@ -347,16 +300,16 @@ def page_link(page: str, rel: str) -> tuple[str, str] | None:
 
 def test_pagination_links_keep_the_filters_and_sort(app, client):
     keep = [
-        add_share(app, profile_id="keep", created_at=CREATED + timedelta(minutes=n))
+        factories.share(app, profile_id="keep", created_at=CREATED + timedelta(minutes=n))
         for n in range(30)
     ]
-    add_share(app, profile_id="other")
+    factories.share(app, profile_id="other")
 
     first = client.get("/shares?filter[profile_id]=keep&sort=created_at")
 
     page = text(first)
     assert first.status_code == 200
-    assert result_handles(page) == [handle_of(app, i) for i in keep[:25]]
+    assert result_handles(page) == [factories.handle_of(app, i) for i in keep[:25]]
     assert "Showing 1–25 of 30" in page and "Page 1 of 2" in page
     assert page_link(page, "prev") is None
     href, hx = page_link(page, "next")
@@ -367,7 +320,7 @@ def test_pagination_links_keep_the_filters_and_sort(app, client):
     second = client.get(html.unescape(href))
     page = text(second)
     assert second.status_code == 200
-    assert result_handles(page) == [handle_of(app, i) for i in keep[25:]]
+    assert result_handles(page) == [factories.handle_of(app, i) for i in keep[25:]]
     assert "Showing 26–30 of 30" in page and "Page 2 of 2" in page
     assert page_link(page, "next") is None
     href, hx = page_link(page, "prev")
@@ -378,7 +331,7 @@ def test_pagination_links_keep_the_filters_and_sort(app, client):
 
 def test_page_size_and_sort_headers_keep_the_filters(app, client):
     for n in range(5):
-        add_share(app, profile_id="keep", remaining_quantity=n % 2)
+        factories.share(app, profile_id="keep", remaining_quantity=n % 2)
 
     page = text(client.get("/shares?filter[profile_id]=keep&page[size]=2"))
 
@@ -403,20 +356,22 @@ def test_page_size_and_sort_headers_keep_the_filters(app, client):
 @pytest.mark.parametrize("size", ["15", "25", "100"])
 def test_an_explicit_page_size_is_kept_even_when_it_is_the_api_default(app, client, size):
     """The list shows 25 a page by default; page[size]=15 (the API's default) must stay put."""
-    made = sorted((add_share(app) for _ in range(120)), reverse=True)
+    made = sorted((factories.share(app) for _ in range(120)), reverse=True)
     per_page = int(size)
 
     first = text(client.get(f"/shares?page[size]={size}"))
     href, _ = page_link(first, "next")
     second = text(client.get(html.unescape(href)))
 
-    assert result_handles(first) == [handle_of(app, i) for i in made[:per_page]]
+    assert result_handles(first) == [factories.handle_of(app, i) for i in made[:per_page]]
     assert query_of(href)[1] == {"page[size]": [size], "page[number]": ["2"]}
-    assert result_handles(second) == [handle_of(app, i) for i in made[per_page : 2 * per_page]]
+    assert result_handles(second) == [
+        factories.handle_of(app, i) for i in made[per_page : 2 * per_page]
+    ]
 
 
 def test_a_page_past_the_last_says_so_and_leads_back(app, client):
-    made = [add_share(app, profile_id="keep") for _ in range(3)]
+    made = [factories.share(app, profile_id="keep") for _ in range(3)]
 
     response = client.get("/shares?filter[profile_id]=keep&page[size]=2&page[number]=7")
 
@@ -429,7 +384,9 @@ def test_a_page_past_the_last_says_so_and_leads_back(app, client):
     wanted = {"filter[profile_id]": ["keep"], "page[size]": ["2"], "page[number]": ["2"]}
     assert query_of(href) == ("/shares", wanted)
     assert query_of(hx) == ("/shares/results", wanted)
-    assert result_handles(text(client.get(html.unescape(href)))) == [handle_of(app, made[0])]
+    assert result_handles(text(client.get(html.unescape(href)))) == [
+        factories.handle_of(app, made[0])
+    ]
 
 
 # --- CSV export ----------------------------------------------------------------------------
@@ -441,7 +398,7 @@ def read_csv(response) -> list[list[str]]:
 
 def test_csv_export_has_the_header_and_exactly_the_filtered_rows(app, client):
     wanted = [
-        add_share(
+        factories.share(
             app,
             source_type=SourceType.BENEFIT,
             profile_id=f"csv-{n}",
@@ -450,7 +407,7 @@ def test_csv_export_has_the_header_and_exactly_the_filtered_rows(app, client):
         )
         for n in range(30)
     ]
-    add_share(app, profile_id="not-exported")
+    factories.share(app, profile_id="not-exported")
 
     response = client.get("/shares/export.csv?filter[source_type]=benefit&page[size]=5")
 
@@ -464,7 +421,7 @@ def test_csv_export_has_the_header_and_exactly_the_filtered_rows(app, client):
     last = dict(zip(CSV_COLUMNS, rows[-1], strict=True))
     assert last == {
         "id": str(wanted[0]),
-        "handle": handle_of(app, wanted[0]),
+        "handle": factories.handle_of(app, wanted[0]),
         "profile_id": "csv-0",
         "source_type": "benefit",
         "source_id": "42",
@@ -496,7 +453,7 @@ def test_csv_export_follows_status_and_sort(app, client, three_states):
 
 
 def test_csv_export_neutralises_formula_cells(app, client):
-    share_id = add_share(
+    share_id = factories.share(
         app,
         profile_id="@SUM(A1)",
         code='=HYPERLINK("http://evil.example","x")',
@@ -543,7 +500,7 @@ def test_csv_export_with_bad_filters_is_422(client, varied):
 
 @pytest.fixture
 def full_share(app) -> int:
-    return add_share(
+    return factories.share(
         app,
         profile_id="owner-7",
         source_type=SourceType.LIST_ITEM,
@@ -570,7 +527,7 @@ def test_detail_page_shows_every_field_and_the_actions(app, client, full_share):
 
     assert response.status_code == 200
     page = text(response)
-    handle = handle_of(app, full_share)
+    handle = factories.handle_of(app, full_share)
     expires = datetime(2026, 12, 13, 12, 59, 59, tzinfo=UTC)
     status = "Expired" if expires < NOW else "Active"
     assert (
@@ -612,7 +569,7 @@ def test_detail_page_shows_every_field_and_the_actions(app, client, full_share):
 
 
 def test_detail_page_of_a_plain_share(app, client):
-    share_id = add_share(app, code=None, remaining_quantity=None, is_cloneable=True)
+    share_id = factories.share(app, code=None, remaining_quantity=None, is_cloneable=True)
 
     fields = between(text(client.get(f"/shares/{share_id}")), '<dl class="fields">', "</dl>")
 
@@ -624,8 +581,8 @@ def test_detail_page_of_a_plain_share(app, client):
 
 
 def test_detail_page_lists_the_claims_newest_first(app, client, full_share):
-    add_claim(app, full_share, "claimer-a", meta=["x", "y"])
-    add_claim(app, full_share, "claimer-b")
+    factories.claim(app, full_share, "claimer-a", meta=["x", "y"])
+    factories.claim(app, full_share, "claimer-b")
 
     page = text(client.get(f"/shares/{full_share}"))
 
@@ -646,7 +603,7 @@ def test_detail_page_lists_the_claims_newest_first(app, client, full_share):
 @pytest.fixture
 def melbourne_share(app) -> int:
     """The contract's worked-example share: 2 weeks from 2026-11-29 10:00 in Melbourne."""
-    return add_share(
+    return factories.share(
         app,
         profile_id="owner-m",
         timezone=MELBOURNE,
@@ -718,7 +675,7 @@ def test_edit_page_shows_fixed_fields_read_only(app, client, melbourne_share):
 
 
 def test_edit_page_shows_an_explicit_expiry_in_the_share_zone(app, client):
-    share_id = add_share(
+    share_id = factories.share(
         app, timezone=MELBOURNE, expires_at=datetime(2030, 1, 1, tzinfo=UTC), created_at=CREATED
     )
 
@@ -772,7 +729,7 @@ def test_edit_page_shows_an_explicit_expiry_in_the_share_zone(app, client):
 def test_valid_edit_redirects_changes_the_row_and_flashes(
     app, client, melbourne_share, changes, expected
 ):
-    before = share_row(app, melbourne_share)
+    before = factories.share_row(app, melbourne_share)
     token = csrf_token(client, f"/shares/{melbourne_share}/edit")
 
     response = client.post(
@@ -781,7 +738,7 @@ def test_valid_edit_redirects_changes_the_row_and_flashes(
 
     assert response.status_code == 302
     assert response.headers["Location"] == f"/shares/{melbourne_share}"
-    after = share_row(app, melbourne_share)
+    after = factories.share_row(app, melbourne_share)
     code, period, period_type, absolute_expiry, expires_at, meta = expected
     assert after["code"] == code
     assert after["period"] == period
@@ -799,7 +756,7 @@ def test_valid_edit_redirects_changes_the_row_and_flashes(
 
 
 def test_reposting_an_explicit_expiry_unchanged_keeps_it(app, client):
-    share_id = add_share(
+    share_id = factories.share(
         app,
         timezone=MELBOURNE,
         period=2,
@@ -815,7 +772,7 @@ def test_reposting_an_explicit_expiry_unchanged_keeps_it(app, client):
     )
 
     assert response.status_code == 302
-    after = share_row(app, share_id)
+    after = factories.share_row(app, share_id)
     assert to_utc_z(after["expires_at"]) == "2030-01-01T00:00:00Z"
     assert after["code"] == "C"
 
@@ -829,7 +786,7 @@ def test_an_unchanged_explicit_expiry_in_a_repeated_dst_hour_keeps_its_instant(
     Editing just the code must not move the expiry to the other 02:30, an hour away.
     """
     second_0230 = datetime(2027, 4, 3, 16, 30, tzinfo=UTC)  # 02:30 AEST, after the clocks go back
-    share_id = add_share(app, timezone=MELBOURNE, code="OLD", expires_at=second_0230)
+    share_id = factories.share(app, timezone=MELBOURNE, code="OLD", expires_at=second_0230)
     page = text(client.get(f"/shares/{share_id}/edit"))
     assert re.search(r'<input[^>]*id="expires_at"[^>]*value="2027-04-04T02:30:00"', page)
     token = csrf_token(client, f"/shares/{share_id}/edit")
@@ -843,13 +800,13 @@ def test_an_unchanged_explicit_expiry_in_a_repeated_dst_hour_keeps_its_instant(
     )
 
     assert response.status_code == 302
-    after = share_row(app, share_id)
+    after = factories.share_row(app, share_id)
     assert after["code"] == "NEW"
     assert after["expires_at"] == second_0230
 
 
 def test_a_changed_explicit_expiry_in_a_repeated_hour_means_its_first_occurrence(app, client):
-    share_id = add_share(app, timezone=MELBOURNE, expires_at=datetime(2030, 1, 1, tzinfo=UTC))
+    share_id = factories.share(app, timezone=MELBOURNE, expires_at=datetime(2030, 1, 1, tzinfo=UTC))
     token = csrf_token(client, f"/shares/{share_id}/edit")
 
     response = client.post(
@@ -861,7 +818,9 @@ def test_a_changed_explicit_expiry_in_a_repeated_hour_means_its_first_occurrence
     )
 
     assert response.status_code == 302
-    assert share_row(app, share_id)["expires_at"] == datetime(2027, 4, 3, 15, 30, tzinfo=UTC)
+    assert factories.share_row(app, share_id)["expires_at"] == datetime(
+        2027, 4, 3, 15, 30, tzinfo=UTC
+    )
 
 
 BAD_EXPIRES_AT = "The expires at field must be a valid ISO 8601 date-time."
@@ -908,7 +867,7 @@ BAD_EXPIRES_AT = "The expires at field must be a valid ISO 8601 date-time."
 def test_invalid_edit_is_422_with_inline_errors_and_changes_nothing(
     app, client, melbourne_share, changes, errors
 ):
-    before = share_row(app, melbourne_share)
+    before = factories.share_row(app, melbourne_share)
     token = csrf_token(client, f"/shares/{melbourne_share}/edit")
 
     response = client.post(
@@ -923,7 +882,7 @@ def test_invalid_edit_is_422_with_inline_errors_and_changes_nothing(
     # The typed values are shown again, not the stored ones.
     if "period" in changes and changes["period"]:
         assert re.search(rf'<input[^>]*id="period"[^>]*value="{changes["period"]}"', page)
-    assert share_row(app, melbourne_share) == before
+    assert factories.share_row(app, melbourne_share) == before
 
 
 # --- edit preview --------------------------------------------------------------------------
@@ -962,7 +921,7 @@ def test_invalid_edit_is_422_with_inline_errors_and_changes_nothing(
 def test_edit_preview_counts_from_the_share_creation(
     an_hour_after_creation, app, client, melbourne_share, fields, utc, rule
 ):
-    before = share_row(app, melbourne_share)
+    before = factories.share_row(app, melbourne_share)
     token = csrf_token(client, f"/shares/{melbourne_share}/edit")
 
     response = client.post(
@@ -977,7 +936,7 @@ def test_edit_preview_counts_from_the_share_creation(
     assert f'<code data-testid="preview-utc">{utc}</code>' in page
     assert f"Rule: {rule}." in page
     assert "born expired" not in page
-    assert share_row(app, melbourne_share) == before
+    assert factories.share_row(app, melbourne_share) == before
 
 
 def test_edit_preview_warns_about_a_past_expiry_and_shows_errors(app, client, melbourne_share):
@@ -1003,12 +962,14 @@ def test_edit_preview_warns_about_a_past_expiry_and_shows_errors(app, client, me
     assert bad.status_code == 200
     assert "No expiry yet:" in text(bad)
     assert "<li>The period field is required when the period type is weeks.</li>" in text(bad)
-    assert to_utc_z(share_row(app, melbourne_share)["expires_at"]) == "2026-12-13T12:59:59Z"
+    assert (
+        to_utc_z(factories.share_row(app, melbourne_share)["expires_at"]) == "2026-12-13T12:59:59Z"
+    )
 
 
 def test_edit_preview_of_an_old_share_shows_that_the_expiry_has_passed(app, client):
     created = utcnow() - timedelta(days=40, hours=1)
-    share_id = add_share(app, created_at=created, updated_at=created)
+    share_id = factories.share(app, created_at=created, updated_at=created)
     token = csrf_token(client, f"/shares/{share_id}/edit")
 
     response = client.post(
@@ -1021,14 +982,14 @@ def test_edit_preview_of_an_old_share_shows_that_the_expiry_has_passed(app, clie
     page = text(response)
     assert f'<code data-testid="preview-utc">{expected:%Y-%m-%dT%H:%M:%SZ}</code>' in page
     assert re.search(r"<span>expired (9|10) days ago</span>", page)
-    assert share_row(app, share_id)["expires_at"] is None
+    assert factories.share_row(app, share_id)["expires_at"] is None
 
 
 # --- claim from the detail page ------------------------------------------------------------
 
 
 def test_claim_form_success_flashes_and_decrements(app, client):
-    share_id = add_share(app, code="C", is_cloneable=True, remaining_quantity=2)
+    share_id = factories.share(app, code="C", is_cloneable=True, remaining_quantity=2)
     token = csrf_token(client, f"/shares/{share_id}")
 
     response = client.post(
@@ -1038,14 +999,14 @@ def test_claim_form_success_flashes_and_decrements(app, client):
 
     assert response.status_code == 302
     assert response.headers["Location"] == f"/shares/{share_id}"
-    assert share_row(app, share_id)["remaining_quantity"] == 1
-    rows = claim_rows(app)
+    assert factories.share_row(app, share_id)["remaining_quantity"] == 1
+    rows = factories.claim_rows(app)
     assert len(rows) == 1
     assert rows[0]["profile_id"] == "claimer-1"
     assert rows[0]["meta"] == ["x", "y"]
     assert rows[0]["share_profile_id"] == "owner-1" and rows[0]["is_cloned"] is True
     page = text(client.get(response.headers["Location"]))
-    handle = handle_of(app, share_id)
+    handle = factories.handle_of(app, share_id)
     assert (
         f'<div class="flash flash-success" role="status">Share {handle} claimed by profile '
         "claimer-1.</div>"
@@ -1055,17 +1016,17 @@ def test_claim_form_success_flashes_and_decrements(app, client):
 
 
 def test_claim_form_with_the_handle_when_there_is_no_code(app, client):
-    share_id = add_share(app, code=None)
+    share_id = factories.share(app, code=None)
     token = csrf_token(client, f"/shares/{share_id}")
 
     response = client.post(
         f"/shares/{share_id}/claim",
-        data={"csrf_token": token, "profile_id": "c", "code": handle_of(app, share_id)},
+        data={"csrf_token": token, "profile_id": "c", "code": factories.handle_of(app, share_id)},
     )
 
     assert response.status_code == 302
-    assert share_row(app, share_id)["remaining_quantity"] == 0
-    assert len(claim_rows(app)) == 1
+    assert factories.share_row(app, share_id)["remaining_quantity"] == 0
+    assert len(factories.claim_rows(app)) == 1
 
 
 @pytest.mark.parametrize(
@@ -1116,8 +1077,8 @@ def test_claim_form_with_the_handle_when_there_is_no_code(app, client):
     ],
 )
 def test_refused_claim_form_is_422_inline_and_changes_nothing(app, client, share, form, inline):
-    share_id = add_share(app, **share)
-    before = share_row(app, share_id)
+    share_id = factories.share(app, **share)
+    before = factories.share_row(app, share_id)
     token = csrf_token(client, f"/shares/{share_id}")
 
     response = client.post(f"/shares/{share_id}/claim", data={"csrf_token": token, **form})
@@ -1135,8 +1096,8 @@ def test_refused_claim_form_is_422_inline_and_changes_nothing(app, client, share
         assert re.search(
             rf'<input[^>]*id="profile_id"[^>]*value="{form["profile_id"]}"', claim_section
         )
-    assert share_row(app, share_id) == before
-    assert claim_rows(app) == []
+    assert factories.share_row(app, share_id) == before
+    assert factories.claim_rows(app) == []
 
 
 # --- CSRF ----------------------------------------------------------------------------------
@@ -1158,10 +1119,10 @@ def test_refused_claim_form_is_422_inline_and_changes_nothing(app, client, share
 def test_posts_without_a_valid_csrf_token_are_400_and_change_nothing(
     app, client, path, data, token, message
 ):
-    share_id = add_share(app, code="C", timezone=MELBOURNE, created_at=CREATED)
-    add_claim(app, share_id, "earlier")
-    before = share_row(app, share_id)
-    claims = claim_rows(app)
+    share_id = factories.share(app, code="C", timezone=MELBOURNE, created_at=CREATED)
+    factories.claim(app, share_id, "earlier")
+    before = factories.share_row(app, share_id)
+    claims = factories.claim_rows(app)
     client.get(f"/shares/{share_id}")  # a session exists, as in a real browser
     if token is not None:
         data = {**data, "csrf_token": token}
@@ -1173,9 +1134,9 @@ def test_posts_without_a_valid_csrf_token_are_400_and_change_nothing(
     page = text(response)
     assert "<h1>400 · Bad Request</h1>" in page
     assert message in page
-    assert share_row(app, share_id) == before
-    assert claim_rows(app) == claims
-    assert share_count(app) == 1
+    assert factories.share_row(app, share_id) == before
+    assert factories.claim_rows(app) == claims
+    assert factories.share_count(app) == 1
 
 
 # --- delete --------------------------------------------------------------------------------
@@ -1190,12 +1151,14 @@ def test_posts_without_a_valid_csrf_token_are_400_and_change_nothing(
     ],
 )
 def test_delete_asks_first_then_deletes_and_says_what_went(app, client, claims, confirm, flash):
-    share_id = add_share(app, profile_id="owner-d", source_type=SourceType.BENEFIT, source_id=9)
-    keep = add_share(app, profile_id="someone-else")
+    share_id = factories.share(
+        app, profile_id="owner-d", source_type=SourceType.BENEFIT, source_id=9
+    )
+    keep = factories.share(app, profile_id="someone-else")
     for n in range(claims):
-        add_claim(app, share_id, f"claimer-{n}")
-    handle = handle_of(app, share_id)
-    kept_claims = claim_rows(app)
+        factories.claim(app, share_id, f"claimer-{n}")
+    handle = factories.handle_of(app, share_id)
+    kept_claims = factories.claim_rows(app)
 
     confirm_page = client.get(f"/shares/{share_id}/delete")
 
@@ -1210,9 +1173,9 @@ def test_delete_asks_first_then_deletes_and_says_what_went(app, client, claims, 
     form = between(page, f'<form method="post" action="/shares/{share_id}/delete"', "</form>")
     assert '<button type="submit" class="danger">Delete share</button>' in form
     assert f'<a href="/shares/{share_id}">Keep it</a>' in form
-    assert share_row(app, share_id) is not None  # GET deletes nothing
+    assert factories.share_row(app, share_id) is not None  # GET deletes nothing
 
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
+    token = csrf_in(form)
     response = client.post(f"/shares/{share_id}/delete", data={"csrf_token": token})
 
     assert response.status_code == 302
@@ -1222,9 +1185,9 @@ def test_delete_asks_first_then_deletes_and_says_what_went(app, client, claims, 
         f'<div class="flash flash-success" role="status">Share {handle} of profile owner-d '
         f"deleted.{flash}</div>"
     ) in listing
-    assert result_handles(listing) == [handle_of(app, keep)]
-    assert share_row(app, share_id) is None
-    assert claim_rows(app) == kept_claims
+    assert result_handles(listing) == [factories.handle_of(app, keep)]
+    assert factories.share_row(app, share_id) is None
+    assert factories.claim_rows(app) == kept_claims
     gone = client.get(f"/shares/{share_id}")
     assert gone.status_code == 404
     assert NOT_FOUND in text(gone)
@@ -1248,8 +1211,8 @@ def test_delete_asks_first_then_deletes_and_says_what_went(app, client, claims, 
     ],
 )
 def test_missing_shares_get_an_html_404_page(app, client, method, path):
-    add_share(app)
-    token = csrf_token(client)
+    factories.share(app)
+    token = csrf_token(client, "/shares")
 
     if method == "get":
         response = client.get(path)
@@ -1262,5 +1225,5 @@ def test_missing_shares_get_an_html_404_page(app, client, method, path):
     assert "<html" in page
     assert "<h1>404 · Not Found</h1>" in page
     assert NOT_FOUND in page
-    assert share_count(app) == 1
-    assert claim_rows(app) == []
+    assert factories.share_count(app) == 1
+    assert factories.claim_rows(app) == []
