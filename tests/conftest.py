@@ -84,6 +84,24 @@ def table_names(app) -> set[str]:
         return set(sa.inspect(db.engine).get_table_names())
 
 
+@pytest.fixture
+def app_with(tmp_path):
+    """``app_with(**config)``: an app of its own with those settings and a database of its own;
+    its connections are closed when the test ends."""
+    made = []
+
+    def make(**overrides):
+        directory = tmp_path / f"app-{len(made)}"
+        directory.mkdir()
+        made.append(make_app(directory, **overrides))
+        return made[-1]
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def _session_app(tmp_path_factory):
     """The one app of this test process: building an app costs more than most tests."""

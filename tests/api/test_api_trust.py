@@ -237,12 +237,9 @@ def test_put_and_claim_bodies_over_the_limit_are_413(app, client, token):
 
 
 @pytest.fixture
-def limited(tmp_path):
+def limited(app_with):
     """An app that lets each token make three API requests a minute."""
-    app = make_app(tmp_path, API_RATE_LIMIT="3 per minute")
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    return app_with(API_RATE_LIMIT="3 per minute")
 
 
 def test_fourth_request_in_a_minute_is_429(limited):

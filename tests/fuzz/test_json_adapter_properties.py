@@ -14,9 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import factories
-from tests.conftest import make_app
 from webapp.enums import PeriodType, Role
-from webapp.extensions import db
 
 EXAMPLES = 150
 PROPERTY = settings(
@@ -91,11 +89,8 @@ def summary():
 
 
 @pytest.fixture
-def prop_app(tmp_path):
-    app = make_app(tmp_path, API_RATE_LIMIT="100000 per minute")
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+def prop_app(app_with):
+    return app_with(API_RATE_LIMIT="100000 per minute")
 
 
 @pytest.fixture

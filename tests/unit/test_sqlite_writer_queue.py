@@ -55,14 +55,17 @@ def rows(path) -> list[str]:
         return [writer for (writer,) in reader.execute("SELECT writer FROM rows ORDER BY rowid")]
 
 
-def write_in_thread(path, name: str) -> tuple[threading.Thread, list]:
-    """Start a thread that inserts one row and commits; its errors land in the list."""
+def write_in_thread(
+    path, name: str, statement: str = "INSERT INTO rows VALUES (?)"
+) -> tuple[threading.Thread, list]:
+    """Start a thread that runs ``statement`` (with ``name`` for its ``?``, if it has one) and
+    commits; its errors land in the list."""
     errors: list[Exception] = []
 
     def write():
         connection = connect(path)
         try:
-            connection.execute("INSERT INTO rows VALUES (?)", (name,))
+            connection.execute(statement, (name,) if "?" in statement else ())
             connection.commit()
         except Exception as error:  # reported by the test, not lost in the thread
             errors.append(error)
@@ -103,20 +106,7 @@ def test_every_statement_that_writes_waits_its_turn(path, statement):
     (here the second writer's busy timeout is 0: without the queue it would fail at once)."""
     first = connect(path)
     first.execute("INSERT INTO rows VALUES ('first')")
-    errors: list[Exception] = []
-
-    def write():
-        connection = connect(path)
-        try:
-            connection.execute(statement, ("second",) if "?" in statement else ())
-            connection.commit()
-        except Exception as error:  # reported by the test, not lost in the thread
-            errors.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=write)
-    thread.start()
+    thread, errors = write_in_thread(path, "second", statement)
     thread.join(0.3)
     assert thread.is_alive(), "the second writer should wait for its turn"
     first.commit()
