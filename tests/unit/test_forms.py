@@ -276,7 +276,7 @@ def test_field_errors_is_empty_for_a_valid_form(request_ctx):
     assert field_errors(form) == {}
 
 
-# --- FieldsBuiltOnce: every form gets its own copy of fields built once ---------------------
+# --- every form has fields of its own -------------------------------------------------------
 
 
 def test_forms_built_from_the_same_fields_keep_their_own_values_and_errors(request_ctx):
