@@ -29,3 +29,13 @@ def csrf_token(client, path: str = "/sign-in") -> str:
     response = client.get(path)
     assert response.status_code == 200, path
     return csrf_in(response.get_data(as_text=True))
+
+
+FORM_ID = re.compile(r'<input type="hidden" name="form_id" value="([^"]+)">')
+
+
+def form_id_in(page: str) -> str:
+    """The one-time form id of the first form in ``page`` that has one (webapp/once.py)."""
+    match = FORM_ID.search(page)
+    assert match, "no form_id input on the page"
+    return match[1]

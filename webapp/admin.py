@@ -6,8 +6,9 @@ from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
 
-from . import accounts
+from . import accounts, once
 from .auth import requires
 from .db.types import storable
 from .enums import Role
@@ -35,13 +36,20 @@ def healthz():
 @bp.route("/staff", methods=["GET", "POST"])
 @requires(Role.ADMIN)
 def staff():
-    """List staff and add an account."""
+    """List staff and add an account (once, however often the form is sent)."""
+    if request.method == "POST" and (answer := once.replay()) is not None:
+        return answer
     form = StaffForm()
     if form.validate_on_submit():
         email = Staff.normalise_email(form.email.data)
         member = accounts.create_staff(email, form.role.data, form.password.data)
-        db.session.commit()
-        flash(f"Staff account {member.email} created ({member.role.label}).", "success")
+        message = f"Staff account {member.email} created ({member.role.label})."
+        once.remember(url_for("admin.staff"), message)
+        try:
+            db.session.commit()
+        except IntegrityError as error:
+            return once.after_conflict(error)
+        flash(message, "success")
         return redirect(url_for("admin.staff"))
     members = db.session.scalars(sa.select(Staff).order_by(Staff.email)).all()
     status = 422 if form.is_submitted() else 200
@@ -80,12 +88,23 @@ def update_staff(staff_id: int):
 @bp.route("/tokens", methods=["GET", "POST"])
 @requires(Role.ADMIN)
 def tokens():
-    """List API tokens and create one (shown once)."""
+    """List API tokens and create one (shown once; made once, however often the form is sent)."""
+    if request.method == "POST" and (answer := once.replay()) is not None:
+        return answer
     form = TokenForm()
     created = None
     if form.validate_on_submit():
-        _token, created = accounts.issue_token(form.name.data, form.role.data)
-        db.session.commit()
+        token, created = accounts.issue_token(form.name.data, form.role.data)
+        once.remember(
+            url_for("admin.tokens"),
+            f"Token {token.name} was created by the first of two sends of its form, and its value "
+            "was shown only in answer to that one. If you did not copy it, revoke the token and "
+            "create another.",
+        )
+        try:
+            db.session.commit()
+        except IntegrityError as error:
+            return once.after_conflict(error)
         form = TokenForm(formdata=None)
     rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.created_at.desc())).all()
     status = 422 if form.errors else 200

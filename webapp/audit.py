@@ -2,7 +2,8 @@
 connection and so in its transaction; a change that rolls back leaves no event.
 
 ``shares`` records every change to a share or claim, ``accounts`` every staff and token change;
-nothing else writes events. Each event names who acted, what happened and ``{field: [old, new]}``.
+nothing else writes events. Each event names who acted, what happened and ``{field: [old, new]}``
+with values as the Share object shows them (for staff and tokens, their recorded fields).
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ from flask import g, has_app_context
 from . import expiry
 from .clock import utcnow
 from .enums import AuditAction
-from .models import BODY_FIELDS, AuditEvent
+from .models import AuditEvent
 
-#: Share fields whose changes are recorded (timestamps and ids speak for themselves).
-SHARE_FIELDS = ("handle", *BODY_FIELDS)
 STAFF_FIELDS = ("email", "role", "is_active")
 TOKEN_FIELDS = ("name", "role", "revoked_at")
 
 #: Built once: every create runs it.
 _INSERT = sa.insert(AuditEvent)
+#: The PostgreSQL advisory lock that hands out event ids in commit order (see ``record``).
+EVENTS_LOCK = 0x5D_E7E7
 
 
 def current_actor() -> str:
@@ -71,8 +72,18 @@ def record(
     changes: dict,
     share_id: int | None = None,
     share_handle: str | None = None,
+    claim_id: int | None = None,
 ) -> None:
-    """Write one event on ``connection``, in the transaction of the change it describes."""
+    """Write one event on ``connection``, in the transaction of the change it describes.
+
+    Event ids must be handed out in commit order, or a reader of the events feed that saw id 11
+    would never see an id 10 committed after it. SQLite writes one transaction at a time, so
+    they are. PostgreSQL hands out sequence values before commit: there a transaction takes an
+    advisory lock before its first event and holds it until it ends, so no other transaction
+    gets an event id until this one has committed or rolled back.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENTS_LOCK)))
     connection.execute(
         _INSERT,
         {
@@ -82,5 +93,6 @@ def record(
             "changes": changes,
             "share_id": share_id,
             "share_handle": share_handle,
+            "claim_id": claim_id,
         },
     )

@@ -123,6 +123,21 @@ class AuditAction(enum.StrEnum):
     CREATE = "create"
     EDIT = "edit"
     CLAIM = "claim"
+    EXPIRE = "expire"
     DELETE = "delete"
     STAFF = "staff"
     TOKEN = "token"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+#: The actions of changes to shares: the events feed serves these, in commit order.
+SHARE_ACTIONS = (
+    AuditAction.CREATE,
+    AuditAction.EDIT,
+    AuditAction.CLAIM,
+    AuditAction.EXPIRE,
+    AuditAction.DELETE,
+)

@@ -58,17 +58,22 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def json_body(error: HTTPException) -> dict:
+    """The contract's error body: a ``message``, and for a 422 the ``errors`` of every field."""
+    if isinstance(error, ApiError):
+        message = error.description
+    else:
+        message = API_MESSAGES.get(error.code) or error.description
+    body = {"message": message}
+    if getattr(error, "errors", None) is not None:
+        body["errors"] = error.errors
+    return body
+
+
 def handle_http_error(error: HTTPException):
     if wants_json():
-        headers = {}
-        if isinstance(error, ApiError):
-            message, headers = error.description, error.response_headers
-        else:
-            message = API_MESSAGES.get(error.code) or error.description
-        body = {"message": message}
-        if getattr(error, "errors", None) is not None:
-            body["errors"] = error.errors
-        response = jsonify(body)
+        headers = error.response_headers if isinstance(error, ApiError) else {}
+        response = jsonify(json_body(error))
         response.status_code = error.code
         response.headers.update(headers)
         if error.code == 401:

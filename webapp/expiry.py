@@ -18,6 +18,7 @@ MAX_PERIOD = 36500
 PAST_9999 = "The resulting expiry is past the year 9999."
 BEFORE_YEAR_1 = "The resulting expiry is before the year 1."
 BAD_EXPIRES_AT = "The expires at field must be a valid ISO 8601 date-time."
+BAD_INSTANT = "An instant must be a date or an ISO 8601 date-time with Z or an offset."
 BAD_TIMEZONE = "The timezone field must be a valid IANA time zone, such as Australia/Melbourne."
 BAD_ABSOLUTE_DATE = (
     "The absolute expiry field must be a real date written YYYY-MM-DD or MM-DD "
@@ -144,6 +145,24 @@ def parse_expires_at(text: str, tz) -> datetime:
         # spring-forward gap moves forward by the gap, as wall clocks do.
         parsed = parsed.replace(tzinfo=zone)
     return _to_utc(parsed, "expires_at")
+
+
+def parse_instant(text: str) -> datetime:
+    """A range filter's instant, as an aware UTC datetime: ISO 8601 with ``Z`` or an offset, or a
+    date ``YYYY-MM-DD`` meaning 00:00:00 UTC that day. Anything else raises ``ExpiryError``."""
+    if _FULL_DATE.fullmatch(text):
+        try:
+            return datetime.combine(date.fromisoformat(text), time(), UTC)
+        except ValueError:
+            raise ExpiryError("instant", BAD_INSTANT) from None
+    match = _DATE_TIME.fullmatch(text)
+    if not match or not match["offset"]:
+        raise ExpiryError("instant", BAD_INSTANT)
+    try:
+        # Whole, fraction included: "gte 10:00:00.5" must not take in a row of 10:00:00.
+        return _to_utc(datetime.fromisoformat(text.replace(",", ".").upper()), "instant")
+    except ValueError:
+        raise ExpiryError("instant", BAD_INSTANT) from None
 
 
 def _period_type(period: int | None, period_type: PeriodType | str | None) -> PeriodType | None:

@@ -1,5 +1,11 @@
-"""First answers kept for ``Idempotency-Key`` retries: a retry with the same key and body within
-24 hours gets the first answer back instead of a second change."""
+"""First answers, kept so that a change asked for twice happens once: an API create or claim
+retried with its ``Idempotency-Key``, a page's form sent twice with its one-time form id.
+
+A first answer is written in the change's own transaction, unique per scope (``token:<id>``,
+``staff:<id>``), route and key: of two concurrent requests with one key, one commits and the
+other, when it tries to write the same key, fails and answers as the first did. Answers live 24
+hours; a key used again after that starts afresh.
+"""
 
 from __future__ import annotations
 
@@ -16,17 +22,17 @@ LIFETIME = timedelta(hours=24)
 _KEYS = IdempotencyKey.__table__
 
 
-def fingerprint(payload: dict) -> str:
+def fingerprint(payload) -> str:
     """The body's SHA-256, the same for the same JSON whatever its key order or spacing."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     # surrogatepass: JSON may carry a lone surrogate ("\ud800"), which strict UTF-8 refuses.
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def find(connection: sa.Connection, token_id: int, key: str) -> sa.Row | None:
-    """The live record for this token and key (an expired one is as good as none)."""
+def find(connection: sa.Connection, scope: str, route: str, key: str) -> sa.Row | None:
+    """The live first answer for this scope, route and key (an expired one is as good as none)."""
     row = connection.execute(
-        sa.select(_KEYS).where(_KEYS.c.token_id == token_id, _KEYS.c.key == key)
+        sa.select(_KEYS).where(_KEYS.c.scope == scope, _KEYS.c.route == route, _KEYS.c.key == key)
     ).first()
     if row is not None and utcnow() - row.created_at > LIFETIME:
         return None
@@ -34,13 +40,15 @@ def find(connection: sa.Connection, token_id: int, key: str) -> sa.Row | None:
 
 
 def record(connection: sa.Connection, **values) -> None:
-    """Store a first answer on ``connection``, in the change's transaction, in place of an
-    expired record of the same key. A live one makes the INSERT fail (IntegrityError)."""
+    """Store a first answer (``scope``, ``route``, ``key``, ``fingerprint``, ``status``,
+    ``response``, ``location``) on ``connection``, in the change's transaction, in place of an
+    expired one of the same key. A live one makes the INSERT fail (IntegrityError)."""
     connection.execute(
         sa.delete(_KEYS).where(
-            _KEYS.c.token_id == values["token_id"],
+            _KEYS.c.scope == values["scope"],
+            _KEYS.c.route == values["route"],
             _KEYS.c.key == values["key"],
             _KEYS.c.created_at < utcnow() - LIFETIME,
         )
     )
-    connection.execute(sa.insert(_KEYS), values)
+    connection.execute(sa.insert(_KEYS), {"created_at": utcnow(), **values})

@@ -1,5 +1,5 @@
-"""Finding shares: the one query behind the list page, its CSV and the API list, built from the
-filter form (``forms.filters.ShareFilterForm``), with exact totals (``totals``)."""
+"""Finding shares, claims and events: the one query behind each list (page, CSV, API), built from
+its filter form (``forms.filters``), with exact totals (``totals``)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,18 @@ from sqlalchemy.orm import aliased
 
 from . import totals
 from .db.types import Unindexed, storable
-from .enums import ShareStatus
+from .enums import SHARE_ACTIONS, ShareStatus
 from .extensions import db
-from .forms.filters import DEFAULT_PAGE_SIZE, ShareFilterForm
-from .models import Share
+from .forms.filters import (
+    DEFAULT_FEED_SIZE,
+    DEFAULT_PAGE_SIZE,
+    RANGE_OPERATORS,
+    ClaimFilterForm,
+    EventFilterForm,
+    ListForm,
+    ShareFilterForm,
+)
+from .models import AuditEvent, Share, ShareClaim
 
 
 def status_condition(status: ShareStatus, now: datetime):
@@ -79,6 +87,33 @@ def prefix_successor(text: str) -> str | None:
     return None
 
 
+RANGE_SUFFIXES = tuple(f"_{op}" for op in RANGE_OPERATORS)
+
+
+def range_condition(model, key: str, instant: datetime):
+    """``filter[<column>][gte|lt]`` (a form field named ``<column>_gte``) as SQL: ``gte``
+    includes the instant, ``lt`` excludes it, and NULL (a share that never expires) is in no
+    range."""
+    name, op = key.rsplit("_", 1)
+    column = getattr(model, name)
+    return column >= instant if op == "gte" else column < instant
+
+
+def ordered(query: sa.Select, entity, sort: str, unindexed: bool = False) -> sa.Select:
+    """``query`` in the order of ``sort`` (``-`` for descending), rows that tie in ``id`` order
+    in the same direction. NULL means "never" or "unlimited": it sorts as the largest value
+    either way, which the ``(column, id)`` indexes serve on SQLite and PostgreSQL alike."""
+    name = sort.removeprefix("-")
+    column, tie_break = getattr(entity, name), entity.id
+    if unindexed:
+        column, tie_break = Unindexed(column), Unindexed(tie_break)
+    if sort.startswith("-"):
+        order = [column.desc().nulls_first(), tie_break.desc()]
+    else:
+        order = [column.asc().nulls_last(), tie_break.asc()]
+    return query.order_by(*(order[:1] if name == "id" else order))
+
+
 def share_query(form: ShareFilterForm, now: datetime) -> sa.Select:
     """The filtered, sorted SELECT of shares for valid filter data."""
     query = sa.select(Share)
@@ -99,6 +134,8 @@ def share_query(form: ShareFilterForm, now: datetime) -> sa.Select:
         elif not storable(value):
             # Text with U+0000 is in no database (and PostgreSQL could not even compare it).
             query = query.where(sa.false())
+        elif key.endswith(RANGE_SUFFIXES):
+            query = query.where(range_condition(Share, key, value))
         elif key == "search":
             query = query.where(
                 sa.or_(
@@ -113,24 +150,27 @@ def share_query(form: ShareFilterForm, now: datetime) -> sa.Select:
     if by_expiry:
         entity = _live_in_expiry_order(query, status, now)
         query = sa.select(entity)
-    descending = form.sort.data.startswith("-")
-    column, tie_break = getattr(entity, name), entity.id
-    if "search" in filters:
-        column, tie_break = Unindexed(column), Unindexed(tie_break)
-    # NULL means "never" / "unlimited": it sorts as the largest value either way, which the
-    # (column, id) indexes serve on SQLite and PostgreSQL alike.
-    if descending:
-        order = [column.desc().nulls_first(), tie_break.desc()]
-    else:
-        order = [column.asc().nulls_last(), tie_break.asc()]
-    return query.order_by(*(order[:1] if name == "id" else order))
+    return ordered(query, entity, form.sort.data, unindexed="search" in filters)
+
+
+def claim_query(form: ClaimFilterForm) -> sa.Select:
+    """The filtered, sorted SELECT of claims for valid filter data."""
+    query = sa.select(ShareClaim)
+    for key, value in form.filters().items():
+        if not storable(value):
+            query = query.where(sa.false())
+        elif key.endswith(RANGE_SUFFIXES):
+            query = query.where(range_condition(ShareClaim, key, value))
+        else:
+            query = query.where(getattr(ShareClaim, key) == value)
+    return ordered(query, ShareClaim, form.sort.data)
 
 
 @dataclass
 class Page:
-    """One page of shares with the numbers the contract's ``meta`` needs."""
+    """One page of a list with the numbers the contract's ``meta`` needs."""
 
-    items: list[Share]
+    items: list
     number: int
     size: int
     total: int
@@ -148,16 +188,53 @@ class Page:
         return (self.number - 1) * self.size + len(self.items) if self.items else None
 
 
-def fetch_page(form: ShareFilterForm, now: datetime) -> Page:
-    """Run the query for one page, with its exact total: from the tallies where they answer
-    it, else counted from the matching rows."""
-    query = share_query(form, now)
+def _page(form: ListForm, query: sa.Select, total) -> Page:
+    """One page of ``query``, with its exact total: ``total`` (SQL from the tallies) when they
+    answer it, else counted from the matching rows."""
     size = form.page_size.data or DEFAULT_PAGE_SIZE
     number = form.page_number.data or 1
-    counted = totals.total(form.filters(), now)
-    if counted is None:
+    if total is None:
         matching = query.order_by(None).subquery()
-        counted = sa.select(sa.func.count()).select_from(matching).scalar_subquery()
-    total = db.session.scalar(sa.select(counted))
+        total = sa.select(sa.func.count()).select_from(matching).scalar_subquery()
+    counted = db.session.scalar(sa.select(total))
     items = db.session.scalars(query.limit(size).offset((number - 1) * size)).all()
-    return Page(items=list(items), number=number, size=size, total=total)
+    return Page(items=list(items), number=number, size=size, total=counted)
+
+
+def fetch_page(form: ShareFilterForm, now: datetime) -> Page:
+    """One page of shares."""
+    return _page(form, share_query(form, now), totals.total(form.filters(), now))
+
+
+def fetch_claims(form: ClaimFilterForm) -> Page:
+    """One page of claims."""
+    return _page(form, claim_query(form), totals.claims_total(form.filters()))
+
+
+@dataclass
+class Feed:
+    """The events after ``after``, oldest first, and whether more were waiting."""
+
+    events: list[AuditEvent]
+    after: int
+    has_more: bool
+
+    @property
+    def next_after(self) -> int:
+        """Where to ask next: the last id returned, or where this one started."""
+        return self.events[-1].id if self.events else self.after
+
+
+def fetch_events(form: EventFilterForm) -> Feed:
+    """Changes to shares after ``page[after]``, in the order they were committed."""
+    after, size = form.page_after.data or 0, form.page_size.data or DEFAULT_FEED_SIZE
+    query = sa.select(AuditEvent).where(
+        AuditEvent.id > after, AuditEvent.action.in_([action.value for action in SHARE_ACTIONS])
+    )
+    filters = form.filters()
+    if "share_id" in filters:
+        query = query.where(AuditEvent.share_id == filters["share_id"])
+    if "action" in filters:
+        query = query.where(AuditEvent.action == filters["action"])
+    found = db.session.scalars(query.order_by(AuditEvent.id).limit(size + 1)).all()
+    return Feed(events=list(found[:size]), after=after, has_more=len(found) > size)

@@ -15,14 +15,14 @@ from datetime import datetime
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import expiry
+from . import clock, expiry
 from .clock import utcnow
 from .db import tallies
 from .db.types import UTCDateTime, binary_string, enum_column
-from .enums import PeriodType, Role, ShareStatus, SourceType
+from .enums import SHARE_ACTIONS, PeriodType, Role, ShareStatus, SourceType
 from .extensions import db
 
 #: The fields of the contract's create body, in its order: 422 messages, the OpenAPI document
@@ -111,10 +111,11 @@ SHARE_OBJECT = (
     Out("updated_at", datetime),
 )
 
-#: The contract's ShareClaim object, in its order.
+#: The contract's ShareClaim object, in its order (``share_handle``: the share's at claim time).
 CLAIM_OBJECT = (
     Out("id", int),
     Out("share_id", int),
+    Out("share_handle", str),
     Out("share_profile_id", str),
     Out("profile_id", str),
     Out("claimed_at", datetime),
@@ -124,6 +125,48 @@ CLAIM_OBJECT = (
     Out("meta", list, nullable=True),
     Out("created_at", datetime),
     Out("updated_at", datetime),
+)
+
+
+def _actor(event) -> dict:
+    """Who made a change: a staff member (their email), an API token (its name), or the system
+    (a command line user, a migration)."""
+    actor = event.actor
+    if actor.startswith("token:"):
+        return {"type": "token", "name": actor.removeprefix("token:")}
+    if actor == "system" or actor.startswith("cli:"):
+        return {"type": "system", "name": actor}
+    return {"type": "staff", "name": actor}
+
+
+#: The contract's Event object: one change to a share, as the events feed serves it.
+EVENT_OBJECT = (
+    Out("id", int),
+    Out("occurred_at", datetime, read=lambda event: expiry.to_utc_z(event.at)),
+    Out("action", str, schema={"enum": [action.value for action in SHARE_ACTIONS]}),
+    Out("share_id", int),
+    Out("claim_id", int, nullable=True),
+    Out(
+        "actor",
+        dict,
+        schema={
+            "required": ["type", "name"],
+            "properties": {
+                "type": {"type": "string", "enum": ["staff", "token", "system"]},
+                "name": {"type": "string"},
+            },
+        },
+        read=_actor,
+    ),
+    Out(
+        "changes",
+        dict,
+        schema={
+            "description": "Field name -> [old, new], values as the Share object shows them.",
+            "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2},
+        },
+        read=lambda event: event.changes,
+    ),
 )
 
 
@@ -229,7 +272,7 @@ class Share(db.Model):
 
     def status(self, now: datetime | None = None) -> ShareStatus:
         """Exactly one of active, expired, exhausted (contract expiry rule 6)."""
-        now = now or utcnow()
+        now = now or clock.now()
         if self.expires_at is not None and now > self.expires_at:
             return ShareStatus.EXPIRED
         if self.remaining_quantity == 0:
@@ -268,12 +311,17 @@ class ShareClaim(db.Model):
     """
 
     __tablename__ = "share_claims"
+    # Each filter of the claims list, with the id its pages are ordered by (see _list_index).
+    __table_args__ = tuple(
+        sa.Index(f"ix_share_claims_{column}_id", column, "id")
+        for column in ("share_id", "share_handle", "share_profile_id", "profile_id", "claimed_at")
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    share_id: Mapped[int] = mapped_column(index=True)
+    share_id: Mapped[int]
     share_handle: Mapped[str] = mapped_column(sa.String(64))
     share_profile_id: Mapped[str] = mapped_column(sa.String(255))
-    profile_id: Mapped[str] = mapped_column(sa.String(255), index=True)
+    profile_id: Mapped[str] = mapped_column(sa.String(255))
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_source_type: Mapped[SourceType] = enum_column(SourceType)
     created_source_id: Mapped[int] = mapped_column(sa.BigInteger)
@@ -365,31 +413,53 @@ class SignInFailure(db.Model):
 
 
 class AuditEvent(db.Model):
-    """Who changed which share, when, and how: written in the change's own transaction."""
+    """Who changed which share, when, and how: written in the change's own transaction.
+
+    Ids are handed out in commit order (``audit.record``), so the events feed, read by "ids after
+    the last one I saw", misses nothing.
+    """
 
     __tablename__ = "audit_events"
+    # The feed and the Audit page read a share's or an action's events in id order.
+    __table_args__ = (
+        sa.Index("ix_audit_events_share_id_id", "share_id", "id"),
+        sa.Index("ix_audit_events_action_id", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(sa.String(300), index=True)
-    action: Mapped[str] = mapped_column(sa.String(20), index=True)
-    share_id: Mapped[int | None] = mapped_column(index=True)
+    action: Mapped[str] = mapped_column(sa.String(20))
+    share_id: Mapped[int | None]
     share_handle: Mapped[str | None] = mapped_column(sa.String(64))
+    #: The claim a claim event made.
+    claim_id: Mapped[int | None]
     changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: That claim, loaded with the events that list it (one query for a page of events).
+    claim: Mapped[ShareClaim | None] = relationship(
+        primaryjoin="foreign(AuditEvent.claim_id) == ShareClaim.id", viewonly=True, lazy="selectin"
+    )
+
+    def to_dict(self) -> dict:
+        """The contract's Event object."""
+        return as_dict(self, EVENT_OBJECT)
 
 
 class IdempotencyKey(db.Model):
-    """The first answer to a create sent with an ``Idempotency-Key``, replayed for 24 hours.
+    """The first answer to a change sent with a key, replayed for 24 hours: an API create or
+    claim with an ``Idempotency-Key``, or a page's form with its one-time form id.
 
-    Unique per token and key, and written in the create's own transaction: of two concurrent
-    requests with one key, one commits and the other finds its row (``idempotency``).
+    Unique per scope (``token:<id>``, ``staff:<id>``), route and key, and written in the change's
+    own transaction: of two concurrent requests with one key, one commits and the other finds its
+    row (``idempotency``).
     """
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (sa.UniqueConstraint("token_id", "key"),)
+    __table_args__ = (sa.UniqueConstraint("scope", "route", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    token_id: Mapped[int]
+    scope: Mapped[str] = mapped_column(sa.String(40))
+    route: Mapped[str] = mapped_column(sa.String(60))
     key: Mapped[str] = mapped_column(sa.String(255))
     fingerprint: Mapped[str] = mapped_column(sa.String(64))
     status: Mapped[int]

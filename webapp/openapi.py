@@ -10,15 +10,21 @@ import enum
 from datetime import datetime
 
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField
+from wtforms import BooleanField, SelectField
 
 from . import ratelimit
 from .enums import Role
 from .forms import ClaimForm, ShareEditForm, ShareForm
 from .forms.adapter import CONTRACT_ORDER
-from .forms.fields import DigitsIntegerField, EnumSelectField, LinesField, TimezoneField
-from .forms.filters import SORT_FIELDS, ShareFilterForm
-from .models import CLAIM_OBJECT, SHARE_OBJECT, Out, Share
+from .forms.fields import (
+    DigitsIntegerField,
+    EnumSelectField,
+    InstantField,
+    LinesField,
+    TimezoneField,
+)
+from .forms.filters import ClaimFilterForm, EventFilterForm, ParamsForm, ShareFilterForm
+from .models import CLAIM_OBJECT, EVENT_OBJECT, SHARE_OBJECT, Out, Share
 
 #: The adapter reads at most this many ASCII digits (forms.fields._DIGITS).
 MAX_DIGITS = 19
@@ -221,18 +227,33 @@ def _data(schema_ref: str, description: str) -> dict:
     }
 
 
-def list_parameters(form: ShareFilterForm) -> list[dict]:
+#: A range filter's value: a date (00:00 UTC that day), or an instant with Z or an offset.
+INSTANT = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "enum": [""]},
+    ]
+}
+
+
+def list_parameters(form: ParamsForm) -> list[dict]:
+    """The query parameters of a list (or the feed), read off its filter form."""
     parameters = []
     for field in form:
         schema = field_schema(field)
         if field.name == "sort":
             schema = {
                 "type": "string",
-                "enum": [f"{s}{f}" for f in SORT_FIELDS for s in ("", "-")],
+                "enum": [f"{s}{f}" for f in form.SORT_FIELDS for s in ("", "-")],
                 "default": "-id",
             }
         elif field.name == "filter[is_cloneable]":
             schema = {"type": "string", "enum": ["true", "false", "1", "0", ""]}
+        elif isinstance(field, InstantField):
+            schema = INSTANT
+        elif type(field) is SelectField:
+            schema = {"type": "string", "enum": [choice.value for choice in field.choices]}
         elif isinstance(field, DigitsIntegerField):
             # Blank (as an HTML form sends it) means the default, or "any" for a filter.
             bounds = _hints(field)
@@ -272,6 +293,7 @@ ID_PARAMETER = {
     "schema": {"type": "integer", "minimum": 1},
 }
 NOT_FOUND = {"404": {"description": "No such share.", **ERROR}}
+NO_CLAIM = {"404": {"description": "No such claim.", **ERROR}}
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -352,11 +374,134 @@ def _claim_path() -> dict:
         "post": {
             "operationId": "claimShare",
             "summary": "Claim share (role: agent)",
+            "description": "With an Idempotency-Key, the first answer (the claim, or the rules' "
+            "422) is kept for 24 hours and a retry of the same body gets it again.",
+            "parameters": [IDEMPOTENCY_KEY],
             "requestBody": _json_body("#/components/schemas/ClaimRequest"),
             "responses": {
                 "201": _data("#/components/schemas/ShareClaim", "Claimed."),
                 **NOT_FOUND,
                 **_errors("400", "401", "403", "413", "415", "422", "429"),
+            },
+        },
+    }
+
+
+def _share_action_paths() -> dict:
+    """``/api/v3/shares/{id}/claim-check`` and ``/api/v3/shares/{id}/expire``."""
+    return {
+        "/api/v3/shares/{id}/claim-check": {
+            "parameters": [ID_PARAMETER],
+            "post": {
+                "operationId": "checkClaim",
+                "summary": "Check a claim (role: viewer)",
+                "description": "Whether the claim would succeed now, and the errors a claim "
+                "would answer with if not. Nothing is stored or changed.",
+                "requestBody": _json_body("#/components/schemas/ClaimRequest"),
+                "responses": {
+                    "200": _data("#/components/schemas/ClaimCheck", "The answer."),
+                    **NOT_FOUND,
+                    **_errors("400", "401", "403", "413", "415", "422", "429"),
+                },
+            },
+        },
+        "/api/v3/shares/{id}/expire": {
+            "parameters": [ID_PARAMETER],
+            "post": {
+                "operationId": "expireShare",
+                "summary": "Expire share now (role: agent)",
+                "description": "The expiry becomes the current second; a share already expired "
+                "keeps its expiry. Any body is ignored.",
+                "responses": {
+                    "200": _data("#/components/schemas/Share", "The share, expired."),
+                    **NOT_FOUND,
+                    **_errors("401", "403", "429"),
+                },
+            },
+        },
+    }
+
+
+def _claims_paths() -> dict:
+    """``/api/v3/claims`` and ``/api/v3/claims/{id}``."""
+    page = {"application/json": {"schema": {"$ref": "#/components/schemas/ClaimPage"}}}
+    return {
+        "/api/v3/claims": {
+            "get": {
+                "operationId": "listClaims",
+                "summary": "List claims (role: viewer)",
+                "parameters": list_parameters(ClaimFilterForm(MultiDict())),
+                "responses": {
+                    "200": {"description": "One page of claims.", "content": page},
+                    **_errors("401", "403", "422", "429"),
+                },
+            }
+        },
+        "/api/v3/claims/{id}": {
+            "parameters": [ID_PARAMETER],
+            "get": {
+                "operationId": "getClaim",
+                "summary": "Get claim (role: viewer)",
+                "responses": {
+                    "200": _data("#/components/schemas/ShareClaim", "The claim."),
+                    **NO_CLAIM,
+                    **_errors("401", "403", "429"),
+                },
+            },
+        },
+    }
+
+
+def _events_path() -> dict:
+    """``/api/v3/events``."""
+    feed = {"application/json": {"schema": {"$ref": "#/components/schemas/EventFeed"}}}
+    return {
+        "get": {
+            "operationId": "listEvents",
+            "summary": "Events feed (role: viewer)",
+            "description": "Every change to a share, in commit order. Keep the last id you saw "
+            "and ask links.next: nothing is missed and nothing comes twice.",
+            "parameters": list_parameters(EventFilterForm(MultiDict())),
+            "responses": {
+                "200": {"description": "The events after page[after].", "content": feed},
+                **_errors("401", "403", "422", "429"),
+            },
+        }
+    }
+
+
+def _check_schema() -> dict:
+    errors = {"type": "array", "items": {"type": "string"}}
+    return {
+        "type": "object",
+        "required": ["claimable", "errors"],
+        "properties": {
+            "claimable": {"type": "boolean"},
+            "errors": {
+                "type": "object",
+                "description": "What a claim would answer in its 422 (empty when claimable).",
+                "properties": {name: errors for name in ("code", "profile_id", "share")},
+                "additionalProperties": False,
+            },
+        },
+    }
+
+
+def _feed_schema() -> dict:
+    return {
+        "type": "object",
+        "required": ["data", "links", "meta"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+            "links": {
+                "type": "object",
+                "required": ["next"],
+                "properties": {"next": {"type": "string"}},
+            },
+            "meta": {
+                "type": "object",
+                "required": ["has_more"],
+                "properties": {"has_more": {"type": "boolean"}},
             },
         },
     }
@@ -413,6 +558,10 @@ def _schemas() -> dict:
         "ShareEdit": edit,
         "ClaimRequest": body_schema(forms["claim"]),
         "SharePage": page_schema("#/components/schemas/Share"),
+        "ClaimPage": page_schema("#/components/schemas/ShareClaim"),
+        "ClaimCheck": _check_schema(),
+        "Event": object_schema(EVENT_OBJECT),
+        "EventFeed": _feed_schema(),
         "Error": ERROR_SCHEMA,
     }
 
@@ -468,6 +617,9 @@ def document() -> dict:
             "/api/v3/shares": _shares_path(),
             "/api/v3/shares/{id}": _share_path(),
             "/api/v3/shares/{id}/claim": _claim_path(),
+            **_share_action_paths(),
+            **_claims_paths(),
+            "/api/v3/events": _events_path(),
         },
         "components": {
             "securitySchemes": {"bearer": BEARER},

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, url_for
 
-from . import expiry
+from . import expiry, once
 from .clock import utcnow
 
 
@@ -16,6 +16,18 @@ def local_time(value: datetime | None, zone: str) -> str:
     if value is None:
         return ""
     return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def long_time(value: datetime, zone: str) -> str:
+    """``Monday 30 Nov 2026 23:59:59 AEDT``: an instant in words, in the given zone (English
+    names whatever the process locale)."""
+    local = value.astimezone(ZoneInfo(zone))
+    day = f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}"
+    return f"{day} {local:%H:%M:%S} {local.tzname()}"
 
 
 def weekday(value: datetime | None, zone: str) -> str:
@@ -55,6 +67,24 @@ def expiry_phrase(value: datetime | None, now: datetime | None = None) -> str:
     return f"expired {text}" if value < now else text
 
 
+def change_value(value) -> str:
+    """One side of an audited change, for people: ``∅`` for none, a record as its fields."""
+    if value is None:
+        return "∅"
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {item}" for key, item in value.items())
+    return str(value)
+
+
+def profile_url(profile_id: str) -> str:
+    """The customer page of a profile. Its id goes in the path, unless browsers would rewrite
+    the path (a ``.`` or ``..`` segment, an empty one): then in the query string."""
+    segments = profile_id.split("/")
+    if any(segment in ("", ".", "..") for segment in segments):
+        return url_for("people.profile_by_query", id=profile_id)
+    return url_for("people.profile", profile_id=profile_id)
+
+
 def schema_type(schema: dict, doc: dict | None = None) -> str:
     """A JSON schema in a few words: ``integer or digits string``, ``one of: days, weeks``."""
     if "$ref" in schema:
@@ -83,7 +113,10 @@ def init_app(app: Flask) -> None:
         expiry_phrase=expiry_phrase,
         utc_z=expiry.to_utc_z,
         schema_type=schema_type,
+        change_value=change_value,
+        long_time=long_time,
     )
+    app.jinja_env.globals.update(profile_url=profile_url, new_form_id=once.new_form_id)
     if app.testing:
         # A template typo fails the test instead of rendering an empty string.
         from jinja2 import StrictUndefined

@@ -58,6 +58,12 @@ def status_total(status: ShareStatus, now: datetime):
     return _tally("all") - expired - exhausted
 
 
+def claims_total(filters: dict[str, object]):
+    """SQL for the exact total of the claims list: every claim from its tally, else None (a
+    filtered list is counted from its rows, through its filter's index)."""
+    return None if filters else _tally("claims")
+
+
 def total(filters: dict[str, object], now: datetime):
     """SQL for the exact total of a list with these filters, or None when no tally answers it.
 

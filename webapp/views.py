@@ -16,16 +16,17 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from sqlalchemy.exc import IntegrityError
 
-from . import openapi, shares
+from . import clock, once, openapi, shares
 from .auth import requires
-from .clock import utcnow
-from .enums import Role
+from .enums import Role, ShareStatus
 from .extensions import db
 from .forms import ClaimForm, ShareEditForm, ShareForm
-from .forms.filters import ShareFilterForm
+from .forms.filters import ShareFilterForm, quick_ranges
 from .listing import fetch_page, share_query
 from .models import Share
+from .templating import long_time
 
 bp = Blueprint("shares", __name__)
 
@@ -49,8 +50,9 @@ def _filter_form() -> ShareFilterForm:
 
 
 def _results_context(form: ShareFilterForm) -> dict:
-    page = fetch_page(form, utcnow()) if not form.param_errors() else None
-    return {"filters": form, "page": page, "args": form.active_args()}
+    now = clock.now()
+    page = fetch_page(form, now) if not form.param_errors() else None
+    return {"filters": form, "page": page, "args": form.active_args(), "quick": quick_ranges(now)}
 
 
 @bp.get("/shares")
@@ -88,7 +90,7 @@ def export_csv():
     form = _filter_form()
     if form.param_errors():
         abort(422)
-    query = share_query(form, utcnow()).execution_options(yield_per=1000)
+    query = share_query(form, clock.now()).execution_options(yield_per=1000)
     columns = [
         "id",
         "handle",
@@ -114,7 +116,7 @@ def export_csv():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(columns)
-        now = utcnow()
+        now = clock.now()
         for share in db.session.scalars(query):
             record = share.to_dict()
             record["status"] = share.status(now).value
@@ -141,13 +143,24 @@ def _csv_cell(value):
 @bp.route("/shares/new", methods=["GET", "POST"])
 @requires(Role.AGENT)
 def new_share():
-    """The create form; post/redirect/get on success, the form again with 422 otherwise."""
+    """The create form; post/redirect/get on success, the form again with 422 otherwise.
+
+    Sent twice (a double click), it creates once: the second gets the first one's answer.
+    """
+    if request.method == "POST" and (answer := once.replay()) is not None:
+        return answer
     form = ShareForm()
     if form.validate_on_submit():
         share = shares.create(form.share_values())
-        db.session.commit()
-        flash(f"Share {share.handle} created for profile {share.profile_id}.", "success")
-        return redirect(url_for("shares.show_share", share_id=share.id))
+        message = f"Share {share.handle} created for profile {share.profile_id}."
+        location = url_for("shares.show_share", share_id=share.id)
+        once.remember(location, message)
+        try:
+            db.session.commit()
+        except IntegrityError as error:
+            return once.after_conflict(error)
+        flash(message, "success")
+        return redirect(location)
     status = 422 if form.is_submitted() else 200
     return render_template("shares/new.html", form=form), status
 
@@ -161,9 +174,23 @@ def preview_expiry(share_id: int | None = None):
     return render_template("shares/_preview.html", preview=form.preview())
 
 
-def _detail(share: Share, claim_form: ClaimForm | None = None, status: int = 200):
+def _check_form(**kwargs) -> ClaimForm:
+    """The claim check asks for what a claim asks for: the claim's own form, its fields named
+    and labelled apart from the claim form's on the same page."""
+    form = ClaimForm(prefix="check", **kwargs)
+    form.profile_id.label.text = "Customer's profile ID"
+    form.code.label.text = "Secret they give"
+    return form
+
+
+def _detail(share: Share, claim_form=None, status: int = 200, check=None, reasons=None):
     return render_template(
-        "shares/detail.html", share=share, claim_form=claim_form or ClaimForm(formdata=None)
+        "shares/detail.html",
+        share=share,
+        claim_form=claim_form or ClaimForm(formdata=None),
+        check=check or _check_form(formdata=None),
+        reasons=reasons,
+        extended=share.expires_at and max(share.expires_at, clock.utcnow()) + shares.EXTENSION,
     ), status
 
 
@@ -193,14 +220,15 @@ def edit_share(share_id: int):
 @bp.post("/shares/<int:share_id>/claim")
 @requires(Role.AGENT)
 def claim(share_id: int):
-    """Claim from the detail page; errors are shown inline there."""
+    """Claim from the detail page; errors are shown inline there. Sent twice, it claims once."""
     share = db.get_or_404(Share, share_id)
+    if (answer := once.replay()) is not None:
+        return answer
     form = ClaimForm()
     if not form.validate_on_submit():
         return _detail(share, form, 422)
     try:
         record = shares.claim(share, form.profile_id.data, form.code.data, form.meta_lines.data)
-        db.session.commit()
     except shares.ClaimRefused as refused:
         for name, messages in refused.errors.items():
             if name == "share":  # not a field's fault: shown above the form
@@ -208,7 +236,77 @@ def claim(share_id: int):
             else:
                 form[name].errors = [*form[name].errors, *messages]
         return _detail(share, form, 422)
-    flash(f"Share {share.handle} claimed by profile {record.profile_id}.", "success")
+    message = f"Share {share.handle} claimed by profile {record.profile_id}."
+    location = url_for("shares.show_share", share_id=share.id)
+    once.remember(location, message)
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        return once.after_conflict(error)
+    flash(message, "success")
+    return redirect(location)
+
+
+@bp.post("/shares/<int:share_id>/claim-check")
+@requires(Role.VIEWER)
+def claim_check(share_id: int):
+    """htmx fragment: whether this claim would succeed now, each reason in plain words.
+    Nothing is stored or changed."""
+    share = db.get_or_404(Share, share_id)
+    form = _check_form()
+    reasons = None
+    if form.validate_on_submit():
+        errors = shares.claim_errors(share, form.profile_id.data, form.code.data, clock.now())
+        reasons = claim_reasons(share, errors)
+    if not request.headers.get("HX-Request"):  # without script: the whole page, answered
+        return _detail(share, check=form, reasons=reasons)
+    return render_template("shares/_claim_check.html", check=form, share=share, reasons=reasons)
+
+
+def claim_reasons(share: Share, errors: dict[str, list[str]]) -> list[str]:
+    """Why a claim would be refused, in plain words (empty: it would succeed)."""
+    reasons = []
+    if "share" in errors:
+        if share.status(clock.now()) is ShareStatus.EXPIRED:
+            reasons.append(f"expired on {long_time(share.expires_at, share.timezone)}")
+        else:
+            reasons.append("no claims left")
+    if "code" in errors:
+        reasons.append("wrong code" if share.code is not None else "wrong handle (it has no code)")
+    if "profile_id" in errors:
+        reasons.append("the owner cannot claim their own share")
+    return reasons
+
+
+@bp.route("/shares/<int:share_id>/expire", methods=["GET", "POST"])
+@requires(Role.AGENT)
+def expire_share(share_id: int):
+    """Stop a share now: say first what will happen, then do it on the confirmation's post."""
+    share = db.get_or_404(Share, share_id)
+    if request.method == "POST":
+        # CSRFProtect has checked the token before this view ran.
+        if shares.expire(share):
+            db.session.commit()
+            flash(f"Share {share.handle} expired: no claim succeeds from now on.", "success")
+        else:
+            flash(f"Share {share.handle} had expired already; it is unchanged.", "info")
+        return redirect(url_for("shares.show_share", share_id=share.id))
+    return render_template("shares/expire.html", share=share, now=clock.now())
+
+
+@bp.post("/shares/<int:share_id>/extend")
+@requires(Role.AGENT)
+def extend_share(share_id: int):
+    """Give a share seven more days (from now, if it has expired)."""
+    share = db.get_or_404(Share, share_id)
+    try:
+        shares.extend(share)
+    except ValueError as refused:
+        flash(str(refused), "error")
+        return redirect(url_for("shares.show_share", share_id=share.id))
+    db.session.commit()
+    local = long_time(share.expires_at, share.timezone)
+    flash(f"Share {share.handle} now expires on {local}.", "success")
     return redirect(url_for("shares.show_share", share_id=share.id))
 
 

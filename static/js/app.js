@@ -30,3 +30,27 @@ document.addEventListener("keydown", (event) => {
   search.focus();
   search.select();
 });
+
+// A form that changes something is sent once: its buttons are disabled while it is on its way.
+// (The server acts on it once too, whatever the browser resends: webapp/once.py.) htmx forms
+// disable their own buttons with hx-disabled-elt.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.method !== "post" || form.hasAttribute("hx-post")) return;
+  // After this turn: a button disabled now would not send its own name and value.
+  setTimeout(() => {
+    for (const button of form.querySelectorAll("button")) {
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+    }
+  });
+});
+
+// Coming back to a page from the browser's cache (Back), its buttons work again.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) return;
+  for (const button of document.querySelectorAll("button[aria-busy]")) {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+});

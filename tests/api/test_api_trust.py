@@ -502,6 +502,12 @@ CONTRACT_ROUTES = {
     "/api/v3/shares": {"get", "post"},
     "/api/v3/shares/{id}": {"get", "put", "delete"},
     "/api/v3/shares/{id}/claim": {"post"},
+    # Part 2: the support desk's own routes.
+    "/api/v3/shares/{id}/claim-check": {"post"},
+    "/api/v3/shares/{id}/expire": {"post"},
+    "/api/v3/claims": {"get"},
+    "/api/v3/claims/{id}": {"get"},
+    "/api/v3/events": {"get"},
 }
 CREATE_FIELDS = [
     "profile_id", "source_id", "source_type", "code", "timezone", "period", "period_type",

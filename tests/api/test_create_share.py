@@ -671,7 +671,7 @@ ERROR_REQUESTS = {
     "non-numeric-id": ("get", f"{URL}/abc", lambda t: {"headers": _with_token(t)}, 404),
     "unknown-api-route": ("get", "/api/v3/nothing-here", lambda t: {"headers": _with_token(t)},
                           404),
-    "unknown-api-post": ("post", "/api/v3/claims", lambda t: {"json": VALID,
+    "unknown-api-post": ("post", "/api/v3/profiles", lambda t: {"json": VALID,
                                                                "headers": _with_token(t)}, 404),
     "patch-collection": ("patch", URL, lambda t: {"json": VALID, "headers": _with_token(t)}, 405),
     "put-collection": ("put", URL, lambda t: {"json": VALID, "headers": _with_token(t)}, 405),

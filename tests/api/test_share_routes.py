@@ -22,9 +22,10 @@ SHARE_KEYS = {
     "period_type", "absolute_expiry", "expires_at", "quantity", "remaining_quantity", "meta",
     "is_cloneable", "source", "created_at", "updated_at",
 }  # fmt: skip
+# The ShareClaim object (docs/contract.md: Claim, and part 2's share_handle).
 CLAIM_KEYS = {
-    "id", "share_id", "share_profile_id", "profile_id", "claimed_at", "created_source_type",
-    "created_source_id", "is_cloned", "meta", "created_at", "updated_at",
+    "id", "share_id", "share_handle", "share_profile_id", "profile_id", "claimed_at",
+    "created_source_type", "created_source_id", "is_cloned", "meta", "created_at", "updated_at",
 }  # fmt: skip
 UTC_Z_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 EXPLICIT = datetime(2030, 1, 1, tzinfo=UTC)
@@ -681,6 +682,7 @@ def test_claim_returns_the_share_claim(app, api, cloneable):
     assert set(data) == CLAIM_KEYS
     assert type(data["id"]) is int
     assert data["share_id"] == share_id
+    assert data["share_handle"] == factories.handle_of(app, share_id)
     assert data["share_profile_id"] == "owner-1"
     assert data["profile_id"] == "claimer-9"
     assert data["created_source_type"] == "listItem"

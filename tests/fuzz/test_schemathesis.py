@@ -33,10 +33,11 @@ calls: dict[str, Counter] = defaultdict(Counter)
 
 
 def _fuzz_app():
-    """A fresh app with a generous rate limit, an admin token and shares for {id} to find."""
+    """A fresh app with a generous rate limit, an admin token, and shares and claims for {id} to
+    find."""
     directory = Path(tempfile.mkdtemp(prefix="share-desk-fuzz-"))
     app = make_app(directory, API_RATE_LIMIT="100000 per minute", WTF_CSRF_ENABLED=False)
-    factories.shares(
+    made = factories.shares(
         app,
         *(
             {
@@ -50,6 +51,8 @@ def _fuzz_app():
             for n in range(1, SEEDED_SHARES + 1)
         ),
     )
+    for share_id in made:
+        factories.claim(app, share_id, f"claimer-{share_id}")
     return app, directory, factories.token(app, "fuzz", Role.ADMIN)
 
 
@@ -120,7 +123,7 @@ CROSS_FIELD_RULES = {
     },
     "editShare": {"period", "period_type", "absolute_expiry", "expires_at"},
     # code: must match the share's; profile_id: the owner's own; share: expired or used up.
-    "claimShare": {"code", "profile_id", "share"},
+    "claimShare": {"code", "profile_id", "share", "Idempotency-Key"},
 }
 
 
@@ -186,9 +189,14 @@ def test_every_operation_is_fuzzed():
     operations = [result.ok().label for result in schema.get_all_operations()]
     assert sorted(operations) == [
         "DELETE /api/v3/shares/{id}",
+        "GET /api/v3/claims",
+        "GET /api/v3/claims/{id}",
+        "GET /api/v3/events",
         "GET /api/v3/shares",
         "GET /api/v3/shares/{id}",
         "POST /api/v3/shares",
         "POST /api/v3/shares/{id}/claim",
+        "POST /api/v3/shares/{id}/claim-check",
+        "POST /api/v3/shares/{id}/expire",
         "PUT /api/v3/shares/{id}",
     ]

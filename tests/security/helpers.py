@@ -38,6 +38,7 @@ def events_after(app, event_id: int) -> list[dict]:
                 "actor": row.actor,
                 "share_id": row.share_id,
                 "share_handle": row.share_handle,
+                **({"claim_id": row.claim_id} if row.claim_id is not None else {}),
                 "changes": row.changes,
             }
             for row in rows

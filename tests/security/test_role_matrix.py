@@ -49,7 +49,7 @@ class Case:
         return self.rule.startswith("/api/")
 
     def path(self, world: dict) -> str:
-        return re.sub(r"<int:(\w+)>", lambda m: str(world[m[1]]), self.rule)
+        return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(world[m[1]]), self.rule)
 
     def __str__(self) -> str:
         return f"{self.method} {self.rule}"
@@ -58,6 +58,7 @@ class Case:
 NEW_SHARE = {"profile_id": "new-1", "source_type": "reward", "source_id": "5", "timezone": "UTC"}
 EDIT = {"code": SHARE_CODE, "period": "3", "period_type": "days"}
 CLAIM = {"profile_id": "claimer-1", "code": SHARE_CODE}
+CHECK = {"check-profile_id": "claimer-1", "check-code": SHARE_CODE}
 NEW_STAFF = {"email": "new.staff@example.com", "role": "agent", "password": "a long password!"}
 JSON = "application/json"
 V, AG, AD = Role.VIEWER, Role.AGENT, Role.ADMIN
@@ -78,6 +79,16 @@ CASES = [
          r"/shares/\d+"),
     Case("POST", "/shares/<int:share_id>/claim", "shares.claim", AG, 302, CLAIM, True,
          r"/shares/\d+"),
+    Case("POST", "/shares/<int:share_id>/claim-check", "shares.claim_check", V, 200, CHECK),
+    Case("GET", "/shares/<int:share_id>/expire", "shares.expire_share", AG, 200),
+    Case("POST", "/shares/<int:share_id>/expire", "shares.expire_share", AG, 302, {}, True,
+         r"/shares/\d+"),
+    Case("POST", "/shares/<int:share_id>/extend", "shares.extend_share", AG, 302, {}, True,
+         r"/shares/\d+"),
+    Case("GET", "/claims", "people.list_claims", V, 200),
+    Case("GET", "/claims/results", "people.claims_results", V, 200),
+    Case("GET", "/profiles", "people.profile_by_query", V, 200),
+    Case("GET", "/profiles/<path:profile_id>", "people.profile", V, 200),
     Case("GET", "/shares/<int:share_id>/delete", "shares.delete_share", AD, 200),
     Case("POST", "/shares/<int:share_id>/delete", "shares.delete_share", AD, 302, {}, True,
          "/shares"),
@@ -104,6 +115,13 @@ CASES = [
          content_type=JSON),
     Case("DELETE", "/api/v3/shares/<int:share_id>", "api.delete_share", AD, 204, None, True,
          content_type=""),
+    Case("POST", "/api/v3/shares/<int:share_id>/claim-check", "api.claim_check", V, 200, CLAIM,
+         content_type=JSON),
+    Case("POST", "/api/v3/shares/<int:share_id>/expire", "api.expire_share", AG, 200, {}, True,
+         content_type=JSON),
+    Case("GET", "/api/v3/claims", "api.list_claims", V, 200, content_type=JSON),
+    Case("GET", "/api/v3/claims/<int:claim_id>", "api.get_claim", V, 200, content_type=JSON),
+    Case("GET", "/api/v3/events", "api.list_events", V, 200, content_type=JSON),
 ]  # fmt: skip
 
 
@@ -115,7 +133,14 @@ def world(app) -> dict:
     factories.token(app, "target-token", Role.VIEWER)
     with app.app_context():
         token_id = db.session.scalar(db.select(ApiToken.id).where(ApiToken.name == "target-token"))
-    return {"share_id": share_id, "staff_id": staff_id, "token_id": token_id}
+    claim_id = factories.claim(app, share_id, "claimer-0")
+    return {
+        "share_id": share_id,
+        "staff_id": staff_id,
+        "token_id": token_id,
+        "claim_id": claim_id,
+        "profile_id": "owner-1",
+    }
 
 
 def location_path(response) -> str:

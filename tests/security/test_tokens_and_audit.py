@@ -28,12 +28,6 @@ from webapp.models import ApiToken, AuditEvent, Staff
 
 CLI_ACTOR = f"cli:{getpass.getuser()}"
 NEW_TOKEN = re.compile(r'<input id="new-token" value="([^"]+)" readonly>')
-# Every share field the trail records, in the audit module's order.
-AUDITED = (
-    "profile_id", "source_type", "source_id", "handle", "code", "timezone", "period",
-    "period_type", "absolute_expiry", "expires_at", "quantity", "remaining_quantity", "meta",
-    "is_cloneable",
-)  # fmt: skip
 
 
 def bearer(token: str) -> dict:
@@ -60,12 +54,21 @@ def token_row(app, name: str) -> ApiToken:
 
 
 def created(share: dict) -> dict:
-    """The changes a create records: every audited field that has a value."""
-    return {name: [None, share[name]] for name in AUDITED if share[name] is not None}
+    """The changes a create records (docs/contract.md, Events): every field of the new Share
+    object that has a value, with null as its old value."""
+    return {name: [None, value] for name, value in share.items() if value is not None}
 
 
 def deleted(share: dict) -> dict:
-    return {name: [share[name], None] for name in AUDITED if share[name] is not None}
+    """The changes a delete records: every field the Share object had, with null as new."""
+    return {name: [value, None] for name, value in share.items() if value is not None}
+
+
+def touched(old: dict, new: dict) -> dict:
+    """``updated_at``'s change, when the change fell in a later second than the last one."""
+    if old["updated_at"] == new["updated_at"]:
+        return {}
+    return {"updated_at": [old["updated_at"], new["updated_at"]]}
 
 
 # --- tokens in the browser -----------------------------------------------------------------
@@ -298,7 +301,11 @@ def test_edit_writes_one_event_with_the_diff(app, agent, agent_token, surface):
             "actor": actor,
             "share_id": share_id,
             "share_handle": handle,
-            "changes": {"period": [2, 3], "expires_at": [old["expires_at"], new["expires_at"]]},
+            "changes": {
+                "period": [2, 3],
+                "expires_at": [old["expires_at"], new["expires_at"]],
+                **touched(old, new),
+            },
         }
     ]
 
@@ -324,6 +331,7 @@ def test_an_edit_that_changes_nothing_writes_no_event(app, agent, agent_token, s
 def test_claim_writes_one_event_with_the_claimer_and_count(app, agent, agent_token, surface):
     share_id = factories.share(app, **SECURED, is_cloneable=True, remaining_quantity=5)
     handle = factories.handle_of(app, share_id)
+    old = factories.share_data(app, share_id)
     before = last_event_id(app)
     claim = {"profile_id": "claimer-9", "code": SHARE_CODE}
     if surface == "html":
@@ -336,20 +344,20 @@ def test_claim_writes_one_event_with_the_claimer_and_count(app, agent, agent_tok
         )
         assert response.status_code == 201
         actor = "token:robot"
-    assert factories.share_data(app, share_id)["remaining_quantity"] == 4
+    new = factories.share_data(app, share_id)
+    assert new["remaining_quantity"] == 4
     [event] = events_after(app, before)
-    claim_id = event["changes"]["claim_id"][1]
-    assert isinstance(claim_id, int)
+    # The event names the claim it made (whose record holds the claimer) and what the claim did
+    # to the share.
+    [claimed] = factories.claim_rows(app, share_id)
+    assert claimed["profile_id"] == "claimer-9"
     assert event == {
         "action": "claim",
         "actor": actor,
         "share_id": share_id,
         "share_handle": handle,
-        "changes": {
-            "claim_id": [None, claim_id],
-            "claimer_profile_id": [None, "claimer-9"],
-            "remaining_quantity": [5, 4],
-        },
+        "claim_id": claimed["id"],
+        "changes": {"remaining_quantity": [5, 4], **touched(old, new)},
     }
 
 
@@ -360,7 +368,8 @@ def test_a_claim_of_an_unlimited_share_records_no_count(app, agent):
         post(agent, f"/shares/{share_id}/claim", profile_id="c", code=SHARE_CODE).status_code == 302
     )
     [event] = events_after(app, before)
-    assert event["changes"]["remaining_quantity"] == [None, None]
+    assert "remaining_quantity" not in event["changes"]  # unlimited before and after
+    assert event["claim_id"] == factories.claim_rows(app, share_id)[0]["id"]
 
 
 @pytest.mark.parametrize("surface", ["html", "api"])
@@ -452,7 +461,7 @@ def test_the_detail_page_shows_the_share_history(app, agent):
     assert len(rows) == 3  # create (by system), edit, claim; newest first
     email = staff_email(app, agent)
     assert f"<td>{email}</td>" in rows[0] and "<td>claim</td>" in rows[0]
-    assert "<strong>claimer_profile_id</strong>: ∅ → c-1" in rows[0]
+    assert 'by <a href="/profiles/c-1">c-1</a>' in rows[0]  # the claimer, linked
     assert "<strong>remaining_quantity</strong>: 1 → 0" in rows[0]
     assert f"<td>{email}</td>" in rows[1] and "<td>edit</td>" in rows[1]
     assert "<strong>period</strong>: 2 → 3" in rows[1]

@@ -199,10 +199,11 @@ def schema(app) -> dict:
         found = {}
         for table in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
             found[table] = {
-                "columns": [
+                # In any order: a migration adds its columns at the end of the table.
+                "columns": sorted(
                     (c["name"], str(c["type"]), c["nullable"], c.get("default"))
                     for c in inspector.get_columns(table)
-                ],
+                ),
                 "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
                 "indexes": sorted(
                     (i["name"], tuple(i["column_names"]), bool(i["unique"]))

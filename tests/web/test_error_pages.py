@@ -8,7 +8,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import make_app, signed_in
-from webapp import api as api_module
+from webapp.api import shares as api_module
 from webapp.auth import requires
 from webapp.enums import Role
 from webapp.errors import API_MESSAGES, RETRY_AFTER_UNAVAILABLE

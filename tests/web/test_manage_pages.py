@@ -590,9 +590,10 @@ def test_detail_page_lists_the_claims_newest_first(app, client, full_share):
     rows = re.findall(r"<tr>(.*?)</tr>", between(table, "<tbody>", "</tbody>"), re.S)
     assert len(rows) == 2
     cells = [re.findall(r"<td>(.*?)</td>", row, re.S) for row in rows]
+    # Each claimer is a link to their customer page.
     assert [c[1:] for c in cells] == [
-        ["claimer-b", "List item #77", "copy", "—"],
-        ["claimer-a", "List item #77", "copy", "x, y"],
+        ['<a href="/profiles/claimer-b">claimer-b</a>', "List item #77", "copy", "—"],
+        ['<a href="/profiles/claimer-a">claimer-a</a>', "List item #77", "copy", "x, y"],
     ]
     assert "No claims yet." not in page
 
@@ -1012,7 +1013,8 @@ def test_claim_form_success_flashes_and_decrements(app, client):
         "claimer-1.</div>"
     ) in page
     assert '<dd data-testid="claims-left">1</dd>' in page
-    assert "<td>claimer-1</td>" in between(page, '<table class="claims">', "</table>")
+    claims = between(page, '<table class="claims">', "</table>")
+    assert '<td><a href="/profiles/claimer-1">claimer-1</a></td>' in claims
 
 
 def test_claim_form_with_the_handle_when_there_is_no_code(app, client):

@@ -5,6 +5,7 @@ share, all cloneable ones, all active ones) takes time in proportion to them. So
 keeps counts in ``share_tallies``, one row per ``(dimension, value)``, updated by triggers on
 ``shares`` in the writing statement's own transaction: whatever writes a share (a page, the API,
 a claim's conditional UPDATE, raw SQL) keeps the counts true, and a rollback takes its counts back.
+Triggers on ``share_claims`` keep one more row, ``('claims', '')``: every claim.
 Status depends on the clock, so it is tallied by expiry day (UTC); ``webapp.totals`` turns the
 tallies into totals. docs/design.md has the story and the figures.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 SHARES = "shares"
+CLAIMS = "share_claims"
 TALLIES = "share_tallies"
 
 #: Filters with one tally row per value; the others (profile id, handle, code, source id) are
@@ -72,6 +74,13 @@ def _apply(dialect: str, rows: list[tuple[str, int]], tallies: str) -> str:
     )
 
 
+def _counting(dialect: str, prefix: str) -> str:
+    """A SELECT of (dimension, value, delta) for every tally, counted from the rows themselves."""
+    shares = _changes(dialect, [("s", 1)], f"{prefix}{SHARES}")
+    claims = f"SELECT 'claims' AS dimension, '' AS value, 1 AS delta FROM {prefix}{CLAIMS}"
+    return f"{shares} UNION ALL {claims}"
+
+
 def _names(connection: Connection) -> tuple[str, str, str]:
     """(shares, share_tallies, schema prefix) as this connection must name them.
 
@@ -87,28 +96,56 @@ def _names(connection: Connection) -> tuple[str, str, str]:
 OPERATIONS = {"INSERT": [("NEW", 1)], "UPDATE": [("OLD", -1), ("NEW", 1)], "DELETE": [("OLD", -1)]}
 
 
+def _claim_upsert(sign: int, tallies: str) -> str:
+    return (
+        f"INSERT INTO {tallies} (dimension, value, shares) VALUES ('claims', '', {sign}) "
+        f"ON CONFLICT (dimension, value) DO UPDATE SET shares = {tallies}.shares + excluded.shares"
+    )
+
+
+CLAIM_OPERATIONS = {"INSERT": 1, "DELETE": -1}
+
+
 def install_statements(connection: Connection) -> list[str]:
     """The DDL that creates the triggers on this connection's database."""
     dialect = connection.dialect.name
     shares, tallies, prefix = _names(connection)
     if dialect == "postgresql":
-        branches = " ".join(
-            f"{'IF' if n == 0 else 'ELSIF'} TG_OP = '{op}' THEN {_apply(dialect, rows, tallies)};"
-            for n, (op, rows) in enumerate(OPERATIONS.items())
-        )
-        return [
-            f"CREATE OR REPLACE FUNCTION {prefix}share_tallies_follow() RETURNS trigger "
-            f"LANGUAGE plpgsql AS $$ BEGIN {branches} END IF; RETURN NULL; END $$",
-            "CREATE OR REPLACE TRIGGER share_tallies_follow "
-            f"AFTER INSERT OR UPDATE OR DELETE ON {shares} "
-            f"FOR EACH ROW EXECUTE FUNCTION {prefix}share_tallies_follow()",
-        ]
+        return _postgres_triggers(shares, tallies, prefix)
     # SQLite reads "INSERT ... SELECT ... ON CONFLICT" only with a WHERE in the SELECT: it is.
     return [
         f"CREATE TRIGGER IF NOT EXISTS {prefix}share_tallies_{op.lower()} "
         f"AFTER {op} ON {SHARES} "
         f"FOR EACH ROW BEGIN {_apply(dialect, rows, TALLIES)}; END"
         for op, rows in OPERATIONS.items()
+    ] + [
+        f"CREATE TRIGGER IF NOT EXISTS {prefix}share_claim_tallies_{op.lower()} "
+        f"AFTER {op} ON {CLAIMS} FOR EACH ROW BEGIN {_claim_upsert(sign, TALLIES)}; END"
+        for op, sign in CLAIM_OPERATIONS.items()
+    ]
+
+
+def _postgres_triggers(shares: str, tallies: str, prefix: str) -> list[str]:
+    """One trigger function on ``shares`` and one on ``share_claims``, for every operation."""
+    branches = " ".join(
+        f"{'IF' if n == 0 else 'ELSIF'} TG_OP = '{op}' THEN {_apply('postgresql', rows, tallies)};"
+        for n, (op, rows) in enumerate(OPERATIONS.items())
+    )
+    claim_branches = " ".join(
+        f"{'IF' if n == 0 else 'ELSIF'} TG_OP = '{op}' THEN {_claim_upsert(sign, tallies)};"
+        for n, (op, sign) in enumerate(CLAIM_OPERATIONS.items())
+    )
+    return [
+        f"CREATE OR REPLACE FUNCTION {prefix}share_tallies_follow() RETURNS trigger "
+        f"LANGUAGE plpgsql AS $$ BEGIN {branches} END IF; RETURN NULL; END $$",
+        "CREATE OR REPLACE TRIGGER share_tallies_follow "
+        f"AFTER INSERT OR UPDATE OR DELETE ON {shares} "
+        f"FOR EACH ROW EXECUTE FUNCTION {prefix}share_tallies_follow()",
+        f"CREATE OR REPLACE FUNCTION {prefix}share_claim_tallies_follow() RETURNS trigger "
+        f"LANGUAGE plpgsql AS $$ BEGIN {claim_branches} END IF; RETURN NULL; END $$",
+        "CREATE OR REPLACE TRIGGER share_claim_tallies_follow "
+        f"AFTER INSERT OR DELETE ON {prefix}{CLAIMS} "
+        f"FOR EACH ROW EXECUTE FUNCTION {prefix}share_claim_tallies_follow()",
     ]
 
 
@@ -120,12 +157,12 @@ def install(connection: Connection) -> None:
 
 def recount(connection: Connection) -> None:
     """Set every tally from the shares themselves (after a restore that bypassed the triggers)."""
-    shares, tallies, _prefix = _names(connection)
+    _shares, tallies, prefix = _names(connection)
     connection.exec_driver_sql(f"DELETE FROM {tallies}")
     connection.exec_driver_sql(
         f"INSERT INTO {tallies} (dimension, value, shares) "
         f"SELECT dimension, value, sum(delta) FROM "
-        f"({_changes(connection.dialect.name, [('s', 1)], shares)}) AS rows "
+        f"({_counting(connection.dialect.name, prefix)}) AS rows "
         "WHERE value IS NOT NULL GROUP BY dimension, value"
     )
 
@@ -136,8 +173,8 @@ def differences(connection: Connection) -> list[tuple[str, str, int, int]]:
     One statement, so the kept and the counted numbers come from one snapshot even while the
     app writes.
     """
-    shares, tallies, _prefix = _names(connection)
-    counting = _changes(connection.dialect.name, [("s", 1)], shares)
+    _shares, tallies, prefix = _names(connection)
+    counting = _counting(connection.dialect.name, prefix)
     rows = connection.exec_driver_sql(
         "SELECT dimension, value, sum(kept), sum(counted) FROM ("
         f"SELECT dimension, value, shares AS kept, 0 AS counted FROM {tallies} "
@@ -151,10 +188,10 @@ def differences(connection: Connection) -> list[tuple[str, str, int, int]]:
 
 def counted(connection: Connection) -> dict[tuple[str, str], int]:
     """What the tallies should hold, counted from the shares: for checks and tests."""
-    shares, _tallies, _prefix = _names(connection)
+    _shares, _tallies, prefix = _names(connection)
     rows = connection.exec_driver_sql(
         f"SELECT dimension, value, sum(delta) FROM "
-        f"({_changes(connection.dialect.name, [('s', 1)], shares)}) AS rows "
+        f"({_counting(connection.dialect.name, prefix)}) AS rows "
         "WHERE value IS NOT NULL GROUP BY dimension, value"
     )
     return {(dimension, value): total for dimension, value, total in rows}

@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice, enum_choices
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import NumberInput, TextInput
 
+from .. import expiry
 from ..db.types import storable
 
 BIGINT_MAX = 2**63 - 1
@@ -49,7 +50,7 @@ def required(form, field):
         raise StopValidation()  # a value was given but unreadable: keep that message
     if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
         field.errors[:] = []
-        raise StopValidation(f"The {human(field.name)} field is required.")
+        raise StopValidation(f"The {human(field.short_name)} field is required.")
 
 
 def optional(form, field):
@@ -72,11 +73,11 @@ def max_length(limit: int):
         if not storable(field.data):
             # StopValidation: later checks (a lookup by the value) must not see it either.
             raise StopValidation(
-                f"The {human(field.name)} field must not contain the NUL character (U+0000)."
+                f"The {human(field.short_name)} field must not contain the NUL character (U+0000)."
             )
         if field.data is not None and len(field.data) > limit:
             raise ValidationError(
-                f"The {human(field.name)} field must not be greater than {limit} characters."
+                f"The {human(field.short_name)} field must not be greater than {limit} characters."
             )
 
     # Read by the OpenAPI document.
@@ -88,7 +89,7 @@ def between(low: int, high: int):
     def check(form, field):
         if field.data is not None and not low <= field.data <= high:
             raise ValidationError(
-                f"The {human(field.name)} field must be between {low} and {high}."
+                f"The {human(field.short_name)} field must be between {low} and {high}."
             )
 
     check.json_schema = {"minimum": low, "maximum": high}  # read by the OpenAPI document
@@ -123,7 +124,7 @@ class DigitsIntegerField(Field):
             return
         self.data = None
         if not _DIGITS.fullmatch(raw):
-            raise ValueError(f"The {human(self.name)} field must be an integer.")
+            raise ValueError(f"The {human(self.short_name)} field must be an integer.")
         self.data = int(raw)
 
     def _value(self):
@@ -166,7 +167,7 @@ class EnumSelectField(SelectField):
             return
         if self.data is None and self.raw_data and self.raw_data[0] != "":
             # StopValidation: a "required" validator must not replace this with "is required".
-            raise StopValidation(f"The selected {human(self.name)} is invalid.")
+            raise StopValidation(f"The selected {human(self.short_name)} is invalid.")
 
     def process_formdata(self, valuelist):
         try:
@@ -214,6 +215,26 @@ class TimezoneField(StringField):
             raise ValidationError(
                 "The timezone field must be a valid IANA time zone, such as Australia/Melbourne."
             )
+
+
+class InstantField(StringField):
+    """An instant: ISO 8601 with ``Z`` or an offset, or a date ``YYYY-MM-DD`` meaning 00:00:00
+    UTC that day (the contract's range filters). ``data`` is an aware UTC datetime or None."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or valuelist[0] == "":
+            return
+        self.data = None
+        try:
+            self.data = expiry.parse_instant(valuelist[0].strip())
+        except expiry.ExpiryError:
+            raise ValueError(
+                f"The {human(self.short_name)} field must be a date (2026-12-01) or an ISO 8601 "
+                "instant with Z or an offset (2026-12-01T10:00:00Z)."
+            ) from None
+
+    def _value(self):
+        return self.raw_data[0] if self.raw_data else ""
 
 
 class LinesField(TextAreaField):

@@ -1,0 +1,123 @@
+"""The support desk's promises under real concurrency, against gunicorn as `make serve` runs it
+(2 workers x 8 threads), on SQLite or PostgreSQL: a claim retried many times at once with one
+Idempotency-Key claims once, and the events feed misses nothing and repeats nothing while many
+writers commit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import sqlalchemy as sa
+
+from tests import factories
+from tests.live.helpers import call, share_body
+from webapp.enums import SHARE_ACTIONS
+from webapp.extensions import db
+from webapp.models import AuditEvent
+
+SENDERS = 20
+WRITERS = 8
+WRITING = 4.0  # seconds
+
+
+def test_concurrent_claims_with_one_key_claim_once(gunicorn_server):
+    server, token, app = gunicorn_server
+    share_id = factories.share(app, code="ONCE", is_cloneable=True, remaining_quantity=5)
+    start = threading.Barrier(SENDERS)
+    body = {"profile_id": "racer", "code": "ONCE"}
+
+    def send(_: int):
+        start.wait()
+        return call(
+            server.base,
+            token,
+            "POST",
+            f"/api/v3/shares/{share_id}/claim",
+            body,
+            timeout=60,
+            headers={"Idempotency-Key": "claim-race"},
+        )
+
+    with ThreadPoolExecutor(max_workers=SENDERS) as pool:
+        results = list(pool.map(send, range(SENDERS)))
+
+    assert [status for status, _ in results] == [201] * SENDERS, results
+    assert len({answer["data"]["id"] for _, answer in results}) == 1
+    [claimed] = factories.claim_rows(app)
+    assert claimed["id"] == results[0][1]["data"]["id"]
+    assert factories.share_row(app, share_id)["remaining_quantity"] == 4
+    assert server.log_errors() == []
+
+
+def _writer(base: str, token: str, number: int, stop: threading.Event, errors: list) -> None:
+    """Make, edit, claim and expire shares until told to stop."""
+    iteration = 0
+    while not stop.is_set():
+        body = {**share_body(f"writer-{number}-{iteration}"), "code": "C", "is_cloneable": True}
+        status, created = call(base, token, "POST", "/api/v3/shares", body)
+        if status != 201:
+            errors.append((status, created))
+            return
+        share = f"/api/v3/shares/{created['data']['id']}"
+        for method, path, payload, ok in (
+            ("PUT", share, {"meta": [f"edit-{iteration}"]}, 200),
+            ("POST", f"{share}/claim", {"profile_id": f"c-{number}", "code": "C"}, 201),
+            ("POST", f"{share}/expire", None, 200),
+        ):
+            status, answer = call(base, token, method, path, payload)
+            if status != ok:
+                errors.append((status, answer))
+                return
+        iteration += 1
+
+
+def _follow(base: str, token: str, stop: threading.Event, seen: list[int]) -> None:
+    """A sync script: keep the next link, ask it again and again, note every event."""
+    following = "/api/v3/events?page%5Bsize%5D=7"
+    while True:
+        status, page = call(base, token, "GET", following)
+        assert status == 200, page
+        seen.extend(event["id"] for event in page["data"])
+        following = page["links"]["next"].removeprefix(base)
+        if stop.is_set() and not page["data"] and not page["meta"]["has_more"]:
+            return
+        if not page["data"]:
+            time.sleep(0.01)
+
+
+def test_the_events_feed_misses_nothing_and_repeats_nothing_under_concurrent_writers(
+    gunicorn_server,
+):
+    server, token, app = gunicorn_server
+    stop, done_writing = threading.Event(), threading.Event()
+    errors: list = []
+    seen: list[int] = []
+    writers = [
+        threading.Thread(target=_writer, args=(server.base, token, n, stop, errors))
+        for n in range(WRITERS)
+    ]
+    reader = threading.Thread(target=_follow, args=(server.base, token, done_writing, seen))
+    reader.start()
+    for writer in writers:
+        writer.start()
+    time.sleep(WRITING)
+    stop.set()
+    for writer in writers:
+        writer.join(60)
+    done_writing.set()
+    reader.join(60)
+
+    assert errors == []
+    assert not reader.is_alive()
+    with app.app_context():
+        trail = db.session.scalars(
+            sa.select(AuditEvent.id)
+            .where(AuditEvent.action.in_([action.value for action in SHARE_ACTIONS]))
+            .order_by(AuditEvent.id)
+        ).all()
+    assert len(trail) > 100, "the writers wrote too little for a fair test"
+    assert len(seen) == len(set(seen)), "an event came twice"
+    assert seen == trail, "the feed missed an event (or served one out of order)"
+    assert server.log_errors() == []
