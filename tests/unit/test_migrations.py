@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import flask_migrate
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -14,7 +16,7 @@ from tests.conftest import TEST_SECRET, table_names
 from webapp import create_app
 from webapp.db import tallies
 from webapp.extensions import db
-from webapp.models import ApiToken, Share, create_tables
+from webapp.models import ApiToken, AuditEvent, IdempotencyKey, Share, create_tables
 
 MODEL_TABLES = frozenset(db.metadata.tables)
 #: The revision that brought the share tallies and their triggers.
@@ -260,3 +262,80 @@ def test_init_db_an_upgrade_and_the_tests_schema_are_one_schema(tmp_path):
             for app in (fresh, upgraded, made):
                 with app.app_context():
                     db.engine.dispose()
+
+
+#: The revision before the events feed.
+BEFORE_FEED = "8c1e4b7d2a90"
+OLD_CREATE = {
+    "profile_id": [None, "cust-1"], "source_id": [None, 42], "source_type": [None, "reward"],
+    "handle": [None, "old-handle"], "timezone": [None, "UTC"], "quantity": [None, 1],
+    "remaining_quantity": [None, 2], "is_cloneable": [None, True],
+}  # fmt: skip
+
+
+def test_the_feed_revision_rewrites_old_events_in_the_feeds_form_and_back(bare_app):
+    """Events recorded before the feed read as the feed writes them after the upgrade, and as
+    they were after a downgrade; claims are tallied and old idempotency keys keep working."""
+    assert run(bare_app, "db", "upgrade", BEFORE_FEED).exit_code == 0
+    with bare_app.app_context():
+        for statement, values in (
+            (
+                "INSERT INTO share_claims (id, share_id, share_handle, share_profile_id,"
+                " profile_id, claimed_at, created_source_type, created_source_id, is_cloned,"
+                " created_at, updated_at) VALUES (7, 1, 'old-handle', 'cust-1', 'cust-2',"
+                " '2026-11-28 23:05:00', 'reward', 42, true, '2026-11-28 23:05:00',"
+                " '2026-11-28 23:05:00')",
+                {},
+            ),
+            (
+                "INSERT INTO audit_events (at, actor, action, share_id, share_handle, changes)"
+                " VALUES ('2026-11-28 23:00:00', 'system', 'create', 1, 'old-handle', :create),"
+                " ('2026-11-28 23:05:00', 'system', 'claim', 1, 'old-handle', :claim)",
+                {
+                    "create": json.dumps(OLD_CREATE),
+                    "claim": json.dumps(
+                        {
+                            "claim_id": [None, 7],
+                            "claimer_profile_id": [None, "cust-2"],
+                            "remaining_quantity": [2, 1],
+                        }
+                    ),
+                },
+            ),
+            (
+                "INSERT INTO idempotency_keys (token_id, key, fingerprint, status, response,"
+                " created_at) VALUES (3, 'k', 'f', 201, '{}', '2026-11-28 23:00:00')",
+                {},
+            ),
+        ):
+            db.session.execute(sa.text(statement), values)
+        db.session.commit()
+
+    assert run(bare_app, "init-db").exit_code == 0
+
+    with bare_app.app_context():
+        create, claim = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert list(create.changes) == [
+            "id", "profile_id", "source_type", "source_id", "handle", "timezone", "quantity",
+            "remaining_quantity", "is_cloneable", "source", "created_at", "updated_at",
+        ]  # fmt: skip
+        assert create.changes["source"] == [None, {"type": "reward", "id": 42}]
+        assert create.changes["created_at"] == [None, "2026-11-28T23:00:00Z"]
+        assert (claim.claim_id, claim.changes) == (7, {"remaining_quantity": [2, 1]})
+        with db.engine.connect() as connection:
+            assert tallies.stored(connection)[("claims", "")] == 1
+            assert tallies.stored(connection) == tallies.counted(connection)
+        key = db.session.scalar(sa.select(IdempotencyKey))
+        assert (key.scope, key.route, key.key) == ("token:3", "addShare", "k")
+
+    assert run(bare_app, "db", "downgrade", BEFORE_FEED).exit_code == 0
+
+    with bare_app.app_context():
+        rows = db.session.execute(sa.text("SELECT changes FROM audit_events ORDER BY id")).all()
+        changes = [json.loads(row[0]) if isinstance(row[0], str) else row[0] for row in rows]
+        assert changes[0] == OLD_CREATE
+        assert changes[1] == {
+            "claim_id": [None, 7],
+            "claimer_profile_id": [None, "cust-2"],
+            "remaining_quantity": [2, 1],
+        }
