@@ -44,13 +44,7 @@ def staff():
         email = Staff.normalise_email(form.email.data)
         member = accounts.create_staff(email, form.role.data, form.password.data)
         message = f"Staff account {member.email} created ({member.role.label})."
-        once.remember(url_for("admin.staff"), message)
-        try:
-            db.session.commit()
-        except IntegrityError as error:
-            return once.after_conflict(error)
-        flash(message, "success")
-        return redirect(url_for("admin.staff"))
+        return once.done(url_for("admin.staff"), message)
     members = db.session.scalars(sa.select(Staff).order_by(Staff.email)).all()
     status = 422 if form.is_submitted() else 200
     role_forms = {

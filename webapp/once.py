@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 
 from flask import flash, g, redirect, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from . import idempotency
@@ -77,6 +78,18 @@ def remember(location: str, message: str) -> None:
         response={"flash": message},
         location=location,
     )
+
+
+def done(location: str, message: str) -> Response:
+    """Commit this form's change with its first answer, say what was done, and go on to
+    ``location`` (post/redirect/get); if the same form committed first meanwhile, its answer."""
+    remember(location, message)
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        return after_conflict(error)
+    flash(message, "success")
+    return redirect(location)
 
 
 def after_conflict(error: Exception) -> Response:

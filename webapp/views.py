@@ -16,7 +16,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from sqlalchemy.exc import IntegrityError
 
 from . import clock, once, openapi, shares
 from .auth import requires
@@ -152,15 +151,8 @@ def new_share():
     form = ShareForm()
     if form.validate_on_submit():
         share = shares.create(form.share_values())
-        message = f"Share {share.handle} created for profile {share.profile_id}."
         location = url_for("shares.show_share", share_id=share.id)
-        once.remember(location, message)
-        try:
-            db.session.commit()
-        except IntegrityError as error:
-            return once.after_conflict(error)
-        flash(message, "success")
-        return redirect(location)
+        return once.done(location, f"Share {share.handle} created for profile {share.profile_id}.")
     status = 422 if form.is_submitted() else 200
     return render_template("shares/new.html", form=form), status
 
@@ -236,15 +228,8 @@ def claim(share_id: int):
             else:
                 form[name].errors = [*form[name].errors, *messages]
         return _detail(share, form, 422)
-    message = f"Share {share.handle} claimed by profile {record.profile_id}."
     location = url_for("shares.show_share", share_id=share.id)
-    once.remember(location, message)
-    try:
-        db.session.commit()
-    except IntegrityError as error:
-        return once.after_conflict(error)
-    flash(message, "success")
-    return redirect(location)
+    return once.done(location, f"Share {share.handle} claimed by profile {record.profile_id}.")
 
 
 @bp.post("/shares/<int:share_id>/claim-check")
