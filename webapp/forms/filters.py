@@ -18,6 +18,7 @@ from ..expiry import to_utc_z
 from .base import QueryForm
 from .fields import (
     BIGINT_MAX,
+    INT_MAX,
     DigitsIntegerField,
     EnumSelectField,
     InstantField,
@@ -33,6 +34,8 @@ DEFAULT_PAGE_SIZE = 15
 MAX_PAGE_SIZE = 100
 DEFAULT_FEED_SIZE = 100
 MAX_FEED_SIZE = 1000
+#: The largest id a share, claim or event can have: their id columns are 32-bit on PostgreSQL.
+ID_MAX = INT_MAX
 BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
 #: The operators of a range filter: ``gte`` includes its instant, ``lt`` excludes it.
 RANGE_OPERATORS = ("gte", "lt")
@@ -246,7 +249,7 @@ class ClaimFilterForm(ListForm):
         "Share ID",
         name="filter[share_id]",
         id="filter-share-id",
-        validators=[between(1, BIGINT_MAX)],
+        validators=[between(1, ID_MAX)],
     )
     claimed_at_gte, claimed_at_lt = range_fields("claimed_at", "Claimed")
     sort = sort_field(CLAIM_SORT_FIELDS)
@@ -258,7 +261,7 @@ class EventFilterForm(ParamsForm):
     """The events feed's parameters: where to start, how many, and which share or action."""
 
     share_id = DigitsIntegerField(
-        "Share ID", name="filter[share_id]", validators=[between(1, BIGINT_MAX)]
+        "Share ID", name="filter[share_id]", validators=[between(1, ID_MAX)]
     )
     action = SelectField(
         "Action",
@@ -268,7 +271,7 @@ class EventFilterForm(ParamsForm):
         validate_choice=False,
     )
     page_after = DigitsIntegerField(
-        "After", name="page[after]", default=0, validators=[between(0, BIGINT_MAX)]
+        "After", name="page[after]", default=0, validators=[between(0, ID_MAX)]
     )
     page_size = page_size_field(DEFAULT_FEED_SIZE, MAX_FEED_SIZE)
 
