@@ -63,11 +63,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import admin, api, auth, cli, errors, ratelimit, templating, views
+    from . import admin, api, auth, cli, errors, ratelimit, routing, templating, views
     from .db import writer_queue
     from .extensions import csrf, db, migrate
 
     ratelimit.init_app(app)  # first: a wrong rate stops the app before anything opens
+    routing.init_app(app)  # before the blueprints add their routes
     writer_queue.configure(app)
     db.init_app(app)
     # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices

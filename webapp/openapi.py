@@ -19,38 +19,16 @@ from .forms.adapter import CONTRACT_ORDER
 from .forms.fields import DigitsIntegerField, EnumSelectField, LinesField, TimezoneField
 from .forms.filters import SORT_FIELDS, ShareFilterForm
 from .models import CLAIM_OBJECT, SHARE_OBJECT, Out, Share
+from .routing import decimal_range
 
 #: The adapter reads at most this many ASCII digits (forms.fields._DIGITS).
 MAX_DIGITS = 19
 
 
-def _decimal_range(low: int, high: int) -> str:
-    """A regex for the numbers ``low``..``high`` (low >= 1) written without leading zeros.
-
-    The range is cut into blocks that each read as a fixed prefix, one digit range and
-    free digits (``12[3-9]``, ``1[3-9][0-9]{2}``, ...).
-    """
-    parts = []
-    while low <= high:
-        free = 0
-        while low % 10 ** (free + 1) == 0 and low + 10 ** (free + 1) - 1 <= high:
-            free += 1
-        step = 10**free
-        first = low // step % 10
-        count = 1
-        while first + count <= 9 and low + (count + 1) * step - 1 <= high:
-            count += 1
-        prefix = str(low // (step * 10)) if low >= step * 10 else ""
-        digit = str(first) if count == 1 else f"[{first}-{first + count - 1}]"
-        parts.append(prefix + digit + (f"[0-9]{{{free}}}" if free else ""))
-        low += count * step
-    return "|".join(parts)
-
-
 def digits(low: int = 0, high: int = 10**MAX_DIGITS - 1, blank: bool = False) -> dict:
     """An integer written as a string of ASCII digits, as the adapter reads it: ``low``..``high``,
     leading zeros allowed, at most 19 characters (and ``""`` when ``blank``)."""
-    numbers = f"0*(?:{_decimal_range(max(low, 1), high)})"
+    numbers = f"0*(?:{decimal_range(max(low, 1), high)})"
     if low < 1:
         numbers = f"0+|{numbers}"
     if blank:

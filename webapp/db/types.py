@@ -10,6 +10,10 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
+#: The largest integer every database's integer columns hold (a signed 64-bit BIGINT): ids,
+#: counts and source ids past it can match no row.
+BIGINT_MAX = 2**63 - 1
+
 
 class UTCDateTime(sa.types.TypeDecorator):
     """Stores aware datetimes as naive UTC and hands them back aware.
