@@ -109,7 +109,8 @@ def audit():
     """Every recorded change, newest first, filtered by actor, action and dates."""
     form = AuditFilterForm(request.args)
     query = sa.select(AuditEvent).order_by(AuditEvent.id.desc())
-    if form.validate():
+    valid = form.validate()
+    if valid:
         if form.actor.data:
             actor = form.actor.data
             # Text with U+0000 is in no database (and PostgreSQL could not even compare it).
@@ -120,7 +121,9 @@ def audit():
             query = query.where(AuditEvent.at >= datetime.combine(form.since.data, time.min, UTC))
         if form.until.data:
             query = query.where(AuditEvent.at <= datetime.combine(form.until.data, time.max, UTC))
-    page = db.paginate(query, per_page=AUDIT_PAGE_SIZE, error_out=False)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    status = 200 if not form.errors else 422
-    return render_template("admin/audit.html", form=form, page=page, args=args), status
+    number = (form.page.data or 1) if valid else 1
+    page = db.paginate(query, page=number, per_page=AUDIT_PAGE_SIZE, error_out=False)
+    status = 200 if valid else 422
+    return render_template(
+        "admin/audit.html", form=form, page=page, args=form.active_args()
+    ), status

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -69,7 +70,9 @@ def list_results():
     form = _filter_form()
     response = Response(render_template("shares/_results.html", **_results_context(form)))
     # The address bar shows the full page's URL, so the view can be bookmarked and restored.
-    response.headers["HX-Push-Url"] = url_for("shares.list_shares", **request.args)
+    # The query as given (not through url_for, which reads keys such as _method as its own).
+    query = urlencode(list(request.args.items(multi=True)))
+    response.headers["HX-Push-Url"] = url_for("shares.list_shares") + (f"?{query}" if query else "")
     return response
 
 

@@ -27,9 +27,13 @@ SEEDED_SHARES = 20
 MAX_EXAMPLES = 400
 #: Requests each operation's test must send (400 examples give 400 to 600 of them).
 MIN_REQUESTS = 300
+#: Of them, with an id past the 64-bit range.
+MIN_BEYOND_64_BITS = 10
 
 #: Status codes seen per operation.
 calls: dict[str, Counter] = defaultdict(Counter)
+#: Status codes of the requests whose id was past the 64-bit range.
+beyond: Counter = Counter()
 
 
 def _fuzz_app():
@@ -81,12 +85,20 @@ schema = schemathesis.openapi.from_wsgi("/api/v3/openapi.json", APP, headers=AUT
 schema.config.update(headers=AUTH)
 
 
+#: Past the largest id any database column holds (2**63 - 1): the ids of the 64-bit edge.
+BEYOND_64_BITS = 2**63
+
+
 @schema.hook
 def map_path_parameters(context, path_parameters):
-    # Most ids land on a seeded share; the rest still meet the 404 path.
+    # Most ids land on a seeded share; one in eight goes past the 64-bit range (which must be
+    # a 404 like any missing share); the rest still meet the 404 path.
     value = (path_parameters or {}).get("id")
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        path_parameters["id"] = (value - 1) % (SEEDED_SHARES + 5) + 1
+        if value % 8 == 0:
+            path_parameters["id"] = BEYOND_64_BITS + value
+        else:
+            path_parameters["id"] = (value - 1) % (SEEDED_SHARES + 5) + 1
     return path_parameters
 
 
@@ -97,7 +109,8 @@ def map_case(context, case):
     if not (positive and case.operation.path.endswith("/claim")):
         return case
     share_id, body = case.path_parameters.get("id"), case.body
-    if isinstance(share_id, int) and isinstance(body, dict) and isinstance(body.get("code"), str):
+    known = isinstance(share_id, int) and share_id < BEYOND_64_BITS
+    if known and isinstance(body, dict) and isinstance(body.get("code"), str):
         with APP.app_context():
             share = db.session.get(Share, share_id)
             if share is not None and len(body["code"]) % 2 == 0:
@@ -151,6 +164,9 @@ def validate(case):
     else:
         response = case.call_and_validate(headers=AUTH)
     calls[case.operation.label][response.status_code] += 1
+    share_id = (case.path_parameters or {}).get("id")
+    if isinstance(share_id, int) and share_id >= BEYOND_64_BITS:
+        beyond[response.status_code] += 1
 
 
 FUZZ_TESTS = {"test_api_conforms", "test_delete_conforms"}
@@ -164,9 +180,13 @@ def enough_requests(request):
         yield
         return
     sent_before = sum(sum(statuses.values()) for statuses in calls.values())
+    beyond_before = beyond.copy()
     yield
     sent = sum(sum(statuses.values()) for statuses in calls.values()) - sent_before
     assert sent >= MIN_REQUESTS, f"only {sent} generated requests"
+    if "{id}" in request.node.name:
+        # Ids past the 64-bit range were sent, and each found nothing (never a 5xx).
+        assert (beyond - beyond_before)[404] >= MIN_BEYOND_64_BITS, beyond - beyond_before
 
 
 @schema.exclude(method="DELETE").parametrize()

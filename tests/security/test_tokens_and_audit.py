@@ -562,12 +562,33 @@ def test_the_audit_page_filters_by_actor_action_and_dates(app, client, agent):
 
 @pytest.mark.parametrize(
     ("query", "message"),
-    [("since=yesterday", "Not a valid date value."), ("action=drop", "Not a valid choice.")],
+    [
+        ("since=yesterday", "Not a valid date value."),
+        ("action=drop", "Not a valid choice."),
+        ("page=99999999999999999999999", "The page field must be an integer."),
+        ("page=0", "The page field must be between 1 and 1000000000."),
+        ("page=-1", "The page field must be an integer."),
+        ("page=2&page=3", "The page parameter must be given once, not 2 times."),
+        ("actor=a&actor=b", "The actor parameter must be given once, not 2 times."),
+    ],
 )
 def test_a_bad_audit_filter_is_422_with_the_reason(client, query, message):
     response = client.get(f"/admin/audit?{query}")
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
+
+
+def test_audit_page_links_keep_only_the_filters(app, client):
+    """Other parameters (even url_for's own, such as ``_method``) are not carried into links."""
+    bulk_shares(app, 55, "bulk@example.com")
+    response = client.get("/admin/audit?actor=bulk%40example.com&_method=DELETE&_anchor=x")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'href="/admin/audit?page=2&amp;actor=bulk@example.com" rel="next"' in page
+    # The last page a number can name is simply empty.
+    beyond = client.get("/admin/audit?page=1000000000")
+    assert beyond.status_code == 200
+    assert audit_rows(beyond) == []
 
 
 # --- staff and token changes are audited ---------------------------------------------------

@@ -217,6 +217,10 @@ def test_no_match_empty_state_has_a_clear_link(client, varied):
         ),
         ("filter[%3Cb%3E]=1", ["The filter <b> parameter is not a known filter."]),
         (
+            "page[size]=&page[size]=junk",
+            ["The page size parameter must be given once, not 2 times."],
+        ),
+        (
             "filter[status]=gone&filter[source_id]=x&filter[y]=2",
             [
                 "The filter source id parameter must be an integer.",
@@ -288,6 +292,23 @@ def test_results_fragment_lists_bad_filters_in_place(client, three_states):
     assert "<html" not in page
     assert "<li>The selected filter status is invalid.</li>" in page
     assert result_handles(page) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "_method=DELETE",
+        "_external=1&_scheme=javascript",
+        "_anchor=x&filter[search]=a",
+        "q=caf%C3%A9",
+    ],
+)
+def test_results_fragment_pushes_any_query_back_as_it_came(client, three_states, query):
+    """Keys that url_for reads as its own (``_method``, ``_scheme``) are only text here."""
+    response = client.get(f"/shares/results?{query}", headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert query_of(response.headers["HX-Push-Url"]) == ("/shares", parse_qs(query))
 
 
 # --- pagination ----------------------------------------------------------------------------

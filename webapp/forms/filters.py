@@ -92,7 +92,7 @@ class ShareFilterForm(QueryForm):
     )
 
     def __init__(self, args: MultiDict, **kwargs):
-        super().__init__(formdata=args, **kwargs)
+        super().__init__(args, **kwargs)
         known = {field.name for field in self}
         self.unknown = sorted(
             key for key in args if key.startswith(("filter[", "page[")) and key not in known
@@ -128,6 +128,8 @@ class ShareFilterForm(QueryForm):
                 ]
         for key in self.unknown:
             errors[key] = [f"The {human(key)} parameter is not a known filter."]
+        for key, messages in self.query_errors.items():
+            errors[key] = [*errors.get(key, []), *messages]
         return errors
 
     def active_args(self) -> dict[str, str]:
@@ -167,3 +169,16 @@ class AuditFilterForm(QueryForm):
     )
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])
+    # Not shown with the filters: the page links carry it.
+    page = DigitsIntegerField("Page", default=1, validators=[between(1, 10**9)])
+
+    def filter_fields(self) -> list:
+        return [field for field in self if field is not self.page]
+
+    def active_args(self) -> dict[str, str]:
+        """The given filters, for the page links (which add their own page number)."""
+        return {
+            field.name: field.raw_data[0]
+            for field in self.filter_fields()
+            if field.raw_data and field.raw_data[0] != ""
+        }
