@@ -224,21 +224,47 @@ CSP = (
 )
 
 
+#: Browser features no page of the desk uses, refused to it and to anything it could embed
+#: (only names Chromium knows: an unknown one is a console error on every page).
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+)
+
 SECURITY_HEADERS = (
     ("Content-Security-Policy", CSP),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "same-origin"),
     ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", PERMISSIONS_POLICY),
 )
+#: Browsers that saw the desk over HTTPS keep to HTTPS for a year.
+HSTS = "max-age=31536000"
 
 
 def security_headers(response):
-    """Only the app's own scripts and styles, no framing, no MIME sniffing (unless a view chose
-    its own)."""
+    """Only the app's own scripts and styles, no framing, no MIME sniffing, no unused browser
+    features; no copy in any cache of anything but static files (share codes, a token shown
+    once, the CSV of every share); HTTPS only, once seen over HTTPS. A view may choose its own.
+    """
     headers = response.headers
     for name, value in SECURITY_HEADERS:
         if name not in headers:
             headers.add(name, value)
+    if request.endpoint != "static" and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+    # is_secure: HTTPS here, or an X-Forwarded-Proto from a trusted proxy (TRUSTED_PROXIES).
+    if request.is_secure and "Strict-Transport-Security" not in headers:
+        headers["Strict-Transport-Security"] = HSTS
     return response
 
 

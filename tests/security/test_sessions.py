@@ -435,6 +435,11 @@ def assert_security_headers(response) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Frame-Options"] == "DENY"
+    policy = dict(
+        part.strip().split("=", 1) for part in response.headers["Permissions-Policy"].split(",")
+    )
+    assert {"camera", "microphone", "geolocation", "payment", "usb"} <= set(policy)
+    assert set(policy.values()) == {"()"}
 
 
 @pytest.mark.parametrize(
@@ -467,6 +472,59 @@ def test_security_headers_on_every_kind_of_response(
     response = client.open(path, method=method, headers=headers, json=json)
     assert response.status_code == status
     assert_security_headers(response)
+    # No cache keeps a copy of anything but the static files.
+    if path.startswith("/static/"):
+        assert "no-store" not in response.headers.get("Cache-Control", "")
+    else:
+        assert response.headers["Cache-Control"] == "no-store"
+    # Plain HTTP here: no HSTS (a browser would ignore it, and it would break a dev server).
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_the_pages_that_hold_secrets_are_never_cached(app, client, token):
+    """A token shown once, the CSV of every share and code, a share's page, the API."""
+    share_id = factories.share(app, **SECURED)
+    made = client.post(
+        "/admin/tokens", data={"csrf_token": csrf_token(client), "name": "t", "role": "agent"}
+    )
+    assert 'id="new-token"' in made.get_data(as_text=True)
+    responses = {
+        "new token": made,
+        "csv": client.get("/shares/export.csv"),
+        "share page": client.get(f"/shares/{share_id}"),
+        "api share": client.get(
+            f"/api/v3/shares/{share_id}", headers={"Authorization": f"Bearer {token}"}
+        ),
+        "results fragment": client.get("/shares/results", headers={"HX-Request": "true"}),
+    }
+    for name, response in responses.items():
+        assert response.status_code == 200, name
+        assert response.headers["Cache-Control"] == "no-store", name
+
+
+@pytest.mark.parametrize(
+    ("config", "request_kwargs", "hsts"),
+    [
+        ({}, {"base_url": "https://localhost"}, True),
+        ({}, {"base_url": "http://localhost"}, False),
+        # A client's own X-Forwarded-Proto is not trusted ...
+        ({}, {"headers": {"X-Forwarded-Proto": "https"}}, False),
+        # ... a trusted proxy's is.
+        ({"TRUSTED_PROXIES": 1}, {"headers": {"X-Forwarded-Proto": "https"}}, True),
+        ({"TRUSTED_PROXIES": 1}, {"headers": {"X-Forwarded-Proto": "http"}}, False),
+    ],
+)
+def test_hsts_only_over_https_or_behind_a_trusted_proxy_that_says_so(
+    app_with, config, request_kwargs, hsts
+):
+    app = app_with(**config)
+    for path in ("/sign-in", "/static/css/app.css", "/api/v3/shares"):
+        response = app.test_client().get(path, **request_kwargs)
+        assert response.status_code in (200, 401), path
+        if hsts:
+            assert response.headers["Strict-Transport-Security"] == "max-age=31536000", path
+        else:
+            assert "Strict-Transport-Security" not in response.headers, path
 
 
 class PageAudit(HTMLParser):
