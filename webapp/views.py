@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from . import openapi, shares
+from . import openapi, shares, spreadsheet
 from .auth import requires
 from .clock import utcnow
 from .enums import Role
@@ -122,7 +122,7 @@ def export_csv():
             record = share.to_dict()
             record["status"] = share.status(now).value
             record["meta"] = "\n".join(share.meta or [])
-            writer.writerow([_csv_cell(record[name]) for name in columns])
+            writer.writerow([_csv_cell(name, record[name]) for name in columns])
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -133,12 +133,17 @@ def export_csv():
     return Response(stream_with_context(rows()), mimetype="text/csv", headers=headers)
 
 
-def _csv_cell(value):
-    """A CSV cell that a spreadsheet will not run as a formula."""
+#: Written as they are: the server makes handles from letters, digits, "-" and "_", which hold
+#: no separator and no function call, so a handle in the CSV is the one the API shows.
+CSV_VERBATIM = frozenset({"handle"})
+
+
+def _csv_cell(name: str, value) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (``spreadsheet.inert``)."""
     if value is None:
         return ""
     text = str(value).lower() if isinstance(value, bool) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return text if name in CSV_VERBATIM else spreadsheet.inert(text)
 
 
 @bp.route("/shares/new", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from tests.pages import csrf_in, csrf_token
 from webapp.clock import utcnow
 from webapp.enums import PeriodType, SourceType
 from webapp.expiry import to_utc_z
+from webapp.spreadsheet import TRIGGERS, restore
 
 MELBOURNE = "Australia/Melbourne"
 CREATED = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)  # 2026-11-29 10:00 in Melbourne, a Sunday
@@ -499,6 +500,41 @@ def test_csv_export_neutralises_formula_cells(app, client):
     assert row["period"] == "3" and row["period_type"] == "days"
     assert row["remaining_quantity"] == "" and row["is_cloneable"] == "true"
     assert row["timezone"] == MELBOURNE
+
+
+def test_csv_export_neutralises_a_formula_after_a_separator_and_reads_back_exactly(app, client):
+    """A spreadsheet that splits on ";" (or "|", a tab, a line break) splits the cell too: the
+    formula after the separator is made inert there, and ``restore`` gives the value back."""
+    share_id = factories.share(
+        app, profile_id="acme;=1+1;", code="a|@cmd", meta=["x\t-1", "plain; +2"]
+    )
+
+    rows = read_csv(client.get("/shares/export.csv"))
+
+    row = dict(zip(CSV_COLUMNS, rows[1], strict=True))
+    assert row["id"] == str(share_id)
+    assert row["profile_id"] == "acme;'=1+1;"
+    assert row["code"] == "a|'@cmd"
+    assert row["meta"] == "x\t'-1\nplain; '+2"
+    for name in ("profile_id", "code", "meta"):
+        for separator in (";", "|", "\t", "\n"):
+            assert not [p for p in row[name].split(separator) if p.lstrip(" ")[:1] in TRIGGERS]
+    original = factories.share_data(app, share_id)
+    assert restore(row["profile_id"]) == original["profile_id"]
+    assert restore(row["code"]) == original["code"]
+    assert restore(row["meta"]).split("\n") == original["meta"]
+
+
+def test_csv_export_keeps_a_handle_as_the_api_shows_it(app, client, api):
+    """Handles are made of letters, digits, "-" and "_": one that starts with "-" is exported as
+    it is, so the CSV and the API agree."""
+    handle = "-J9xQ2vLmN4pR7sT1uW3yZ"
+    share_id = factories.share(app, handle=handle)
+
+    row = dict(zip(CSV_COLUMNS, read_csv(client.get("/shares/export.csv"))[1], strict=True))
+
+    assert row["handle"] == handle
+    assert api.get(f"/api/v3/shares/{share_id}").get_json()["data"]["handle"] == handle
 
 
 def test_csv_export_with_no_rows_is_just_the_header(client):
