@@ -13,7 +13,7 @@ from flask import Flask, g
 from flask.cli import AppGroup, with_appcontext
 
 from . import accounts
-from .db import tallies
+from .db import tallies, writer_queue
 from .enums import Role
 from .extensions import db
 from .models import ApiToken, Staff
@@ -34,6 +34,14 @@ def init_db_command():
     """Create the database or upgrade it to the latest migration (safe to run again)."""
     flask_migrate.upgrade()
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    if db.engine.dialect.name == "sqlite" and db.engine.url.database:
+        exposed = writer_queue.exposed_files(db.engine.url.database)
+        if exposed:
+            click.echo(
+                "Other users of this machine can read the database (password and token hashes,"
+                " every share code). Make it owner-only:\n  chmod go= " + " ".join(exposed),
+                err=True,
+            )
     if not db.session.scalar(sa.select(sa.func.count(Staff.id))):
         click.echo(
             "No staff account yet. Make the first one with:\n"
