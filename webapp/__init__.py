@@ -24,7 +24,10 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # also set whenever the request came over HTTPS
     "SESSION_IDLE_MINUTES": 30,
+    # Failed sign-ins within the window that lock sign-in: for one email from one address, and
+    # from one address for any emails (lockout.py).
     "SIGN_IN_MAX_FAILURES": 5,
+    "SIGN_IN_MAX_ADDRESS_FAILURES": 20,
     "SIGN_IN_WINDOW_MINUTES": 15,
     # How many reverse proxies in front set X-Forwarded-For/-Proto; 0 trusts none. Sign-in
     # lock-out counts per client address, so behind a proxy this must be set.

@@ -7,12 +7,10 @@ refused to everyone but admins (deny by default), so a new route cannot be left 
 from __future__ import annotations
 
 import functools
-import math
 import secrets
 import time
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
@@ -30,13 +28,13 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.engine import Row
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import ratelimit
+from . import lockout, ratelimit
 from .clock import utcnow
 from .enums import Role
 from .errors import ApiError, wants_json
 from .extensions import db
 from .forms.auth import SignInForm
-from .models import SignInFailure, Staff
+from .models import Staff
 
 bp = Blueprint("auth", __name__)
 
@@ -123,23 +121,9 @@ def check_access():
     return None
 
 
-def _locked_out(email: str, address: str) -> int:
-    """Minutes left of a lock-out for this email or address, or 0 when sign-in may proceed."""
-    window = timedelta(minutes=current_app.config["SIGN_IN_WINDOW_MINUTES"])
-    since = utcnow() - window
-    limit = current_app.config["SIGN_IN_MAX_FAILURES"]
-    for column, value in ((SignInFailure.email, email), (SignInFailure.address, address)):
-        times = db.session.scalars(
-            sa.select(SignInFailure.at)
-            .where(column == value, SignInFailure.at > since)
-            .order_by(SignInFailure.at.desc())
-            .limit(limit)
-        ).all()
-        if len(times) >= limit:
-            # Locked until the oldest of the last `limit` failures leaves the window.
-            left = (times[-1] + window - utcnow()).total_seconds()
-            return max(1, math.ceil(left / 60))
-    return 0
+def locked_headers(locked: lockout.LockedOut) -> dict[str, str]:
+    """When to retry, for a client that reads headers rather than the page."""
+    return {"Retry-After": str(locked.seconds)}
 
 
 def _safe_next(target: str | None) -> str:
@@ -158,27 +142,27 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    """The sign-in page; five failures in fifteen minutes lock the account and the address."""
+    """The sign-in page; too many failures lock sign-in from that address (``lockout``)."""
     form = SignInForm()
     if not form.validate_on_submit():
         return render_template("auth/sign_in.html", form=form), 422 if form.is_submitted() else 200
     email = Staff.normalise_email(form.email.data)
     # Failures are counted under what their columns hold: lowercasing can lengthen an email,
     # and a proxy's X-Forwarded-For may send anything.
-    failed_as = (email[:254], (request.remote_addr or "unknown")[:64])
-    minutes = _locked_out(*failed_as)
-    if minutes:
+    try:
+        attempt = lockout.begin(email[:254], (request.remote_addr or "unknown")[:64])
+    except lockout.LockedOut as locked:
+        minutes = locked.minutes
         form.form_errors.append(
             f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         )
-        return render_template("auth/sign_in.html", form=form), 429
+        return render_template("auth/sign_in.html", form=form), 429, locked_headers(locked)
     staff = Staff.by_email(email)
     valid = check_password_hash(staff.password_hash if staff else _dummy_hash(), form.password.data)
     if not (staff and valid and staff.is_active):
-        db.session.add(SignInFailure(email=failed_as[0], address=failed_as[1]))
-        db.session.commit()
         form.form_errors.append("The email or password is not right.")
         return render_template("auth/sign_in.html", form=form), 422
+    lockout.succeeded(attempt)
     staff.last_sign_in_at = utcnow()
     db.session.commit()
     session.clear()  # a fresh session: no fixation of a cookie set before sign-in

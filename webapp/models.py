@@ -354,7 +354,8 @@ class Staff(db.Model):
 
 
 class SignInFailure(db.Model):
-    """A failed sign-in, kept in the database so every app server sees the same count."""
+    """A failed sign-in, kept in the database so every app server sees the same count; counted
+    from before its password is checked (``lockout``), and removed if the password was right."""
 
     __tablename__ = "sign_in_failures"
 
@@ -362,6 +363,18 @@ class SignInFailure(db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), index=True)
     address: Mapped[str] = mapped_column(sa.String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SignInGate(db.Model):
+    """One row per client address that signs in: ``lockout`` locks it while it counts an attempt
+    from that address, so attempts from one address are counted one at a time, by every server.
+    """
+
+    __tablename__ = "sign_in_gates"
+
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    #: The last attempt from this address.
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(db.Model):

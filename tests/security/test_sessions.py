@@ -281,22 +281,39 @@ def locked_message(minutes: int) -> str:
     return f"Too many failed sign-ins. Try again in {minutes} {unit}."
 
 
-def test_five_failures_for_one_email_lock_it_even_with_the_right_password(app, anon_client):
+def test_five_failures_for_one_email_from_one_address_lock_it_even_with_the_right_password(
+    app, anon_client
+):
     factories.staff(app, EMAIL, "admin")
-    # From five addresses, so only the per-email count can trip.
     for n in range(5):
-        response = sign_in(anon_client, EMAIL, f"guess {n}", address=f"10.0.0.{n}")
+        response = sign_in(anon_client, EMAIL, f"guess {n}", address="10.0.0.1")
         assert response.status_code == 422
         assert error_text(response) == NOT_RIGHT
-    response = sign_in(anon_client, EMAIL, STAFF_PASSWORD, address="10.0.1.1")
+    response = sign_in(anon_client, EMAIL, STAFF_PASSWORD, address="10.0.0.1")
     assert response.status_code == 429
     assert error_text(response) == locked_message(15)
+    assert 14 * 60 < int(response.headers["Retry-After"]) <= 15 * 60
     assert "staff_id" not in session_of(anon_client)
     assert staff_row(app, EMAIL).last_sign_in_at is None
     assert len(failures(app)) == 5
     # Other accounts are not affected.
     factories.staff(app, "bob@example.com", "viewer")
-    assert sign_in(app.test_client(), "bob@example.com", STAFF_PASSWORD).status_code == 302
+    bob = sign_in(app.test_client(), "bob@example.com", STAFF_PASSWORD, address="10.0.0.1")
+    assert bob.status_code == 302
+
+
+def test_a_stranger_cannot_keep_an_admin_out(app, anon_client):
+    """Failures for an admin's email from elsewhere (one address or many) lock only those
+    addresses: the admin still signs in from their own."""
+    factories.staff(app, EMAIL, "admin")
+    for n in range(5):
+        sign_in(anon_client, EMAIL, f"guess {n}", address="203.0.113.66")
+    for n in range(10):
+        sign_in(anon_client, EMAIL, f"guess {n}", address=f"198.51.100.{n}")
+    assert sign_in(anon_client, EMAIL, STAFF_PASSWORD, address="203.0.113.66").status_code == 429
+    admin = app.test_client()
+    assert sign_in(admin, EMAIL, STAFF_PASSWORD, address="192.0.2.1").status_code == 302
+    assert session_of(admin)["staff_id"]
 
 
 def test_four_failures_do_not_lock(app, anon_client):
@@ -306,12 +323,14 @@ def test_four_failures_do_not_lock(app, anon_client):
     assert sign_in(anon_client, EMAIL, STAFF_PASSWORD).status_code == 302
 
 
-def test_five_failures_from_one_address_lock_that_address(app, anon_client):
+def test_twenty_failures_from_one_address_lock_that_address(app, anon_client):
+    """Whatever emails they name: the address-wide limit, larger than the per-email one."""
     factories.staff(app, EMAIL, "admin")
-    for n in range(5):
+    assert app.config["SIGN_IN_MAX_ADDRESS_FAILURES"] == 20
+    for n in range(20):
         response = sign_in(anon_client, f"guess{n}@example.com", "guess", address="10.0.0.7")
         assert response.status_code == 422
-    assert failures(app) == [(f"guess{n}@example.com", "10.0.0.7") for n in range(5)]
+    assert failures(app) == [(f"guess{n}@example.com", "10.0.0.7") for n in range(20)]
     response = sign_in(anon_client, EMAIL, STAFF_PASSWORD, address="10.0.0.7")
     assert response.status_code == 429
     assert error_text(response) == locked_message(15)
