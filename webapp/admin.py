@@ -10,7 +10,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from . import accounts
 from .auth import requires
 from .db.types import storable
-from .enums import Role
+from .enums import AuditAction, AuditKind, Role
 from .extensions import db
 from .forms.admin import StaffForm, StaffRoleForm, TokenForm
 from .forms.filters import AuditFilterForm
@@ -115,6 +115,10 @@ def audit():
             actor = form.actor.data
             # Text with U+0000 is in no database (and PostgreSQL could not even compare it).
             query = query.where(AuditEvent.actor == actor if storable(actor) else sa.false())
+        if form.kind.data:
+            kind = AuditKind(form.kind.data)
+            actions = [action.value for action in AuditAction if action.kind is kind]
+            query = query.where(AuditEvent.action.in_(actions))
         if form.action.data:
             query = query.where(AuditEvent.action == form.action.data)
         if form.since.data:

@@ -71,13 +71,16 @@ def record(
     changes: dict,
     share_id: int | None = None,
     share_handle: str | None = None,
+    actor: str | None = None,
 ) -> None:
-    """Write one event on ``connection``, in the transaction of the change it describes."""
+    """Write one event on ``connection``, in the transaction of the change it describes.
+
+    ``actor`` names who acted when no one is signed in yet (the email a sign-in gave)."""
     connection.execute(
         _INSERT,
         {
             "at": utcnow(),
-            "actor": current_actor(),
+            "actor": actor or current_actor(),
             "action": action.value,
             "changes": changes,
             "share_id": share_id,

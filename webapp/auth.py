@@ -28,7 +28,7 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.engine import Row
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import lockout, ratelimit
+from . import lockout, ratelimit, security_log
 from .clock import utcnow
 from .enums import Role
 from .errors import ApiError, wants_json
@@ -160,9 +160,16 @@ def sign_in():
     staff = Staff.by_email(email)
     valid = check_password_hash(staff.password_hash if staff else _dummy_hash(), form.password.data)
     if not (staff and valid and staff.is_active):
+        security_log.sign_in_failed(attempt.email, attempt.address)
+        if attempt.locks_until:
+            security_log.locked_out(
+                attempt.email, attempt.address, attempt.scope, attempt.locks_until
+            )
+        db.session.commit()
         form.form_errors.append("The email or password is not right.")
         return render_template("auth/sign_in.html", form=form), 422
     lockout.succeeded(attempt)
+    security_log.signed_in(staff, attempt.address)
     staff.last_sign_in_at = utcnow()
     db.session.commit()
     session.clear()  # a fresh session: no fixation of a cookie set before sign-in
@@ -180,6 +187,7 @@ def sign_out():
     """End the session, and every copy of its cookie: the cookie is signed, not stored, so
     sign-out moves the staff member's epoch on and older cookies stop being accepted."""
     g.staff.session_epoch += 1
+    security_log.signed_out()
     db.session.commit()
     session.clear()
     flash("You are signed out.", "success")

@@ -44,11 +44,14 @@ class LockedOut(Exception):
 
 @dataclass(frozen=True)
 class Attempt:
-    """A counted attempt: its failure row, for whom and from where."""
+    """A counted attempt: its failure row and, when it took the last place under a limit, what
+    a wrong password locks (``scope``) and until when."""
 
     failure_id: int
     email: str
     address: str
+    scope: str | None = None
+    locks_until: datetime | None = None
 
 
 @functools.cache
@@ -77,22 +80,31 @@ def begin(email: str, address: str) -> Attempt:
     config = current_app.config
     window = timedelta(minutes=config["SIGN_IN_WINDOW_MINUTES"])
     limits = (
-        (config["SIGN_IN_MAX_FAILURES"], (_FAILURES.c.email == email,)),
-        (config["SIGN_IN_MAX_ADDRESS_FAILURES"], ()),
+        (
+            "this email from this address",
+            config["SIGN_IN_MAX_FAILURES"],
+            (_FAILURES.c.email == email,),
+        ),
+        ("this address, any email", config["SIGN_IN_MAX_ADDRESS_FAILURES"], ()),
     )
     now = utcnow()
     since = now - window
     here = _FAILURES.c.address == address
     with db.engine.begin() as connection:
         connection.execute(_take_gate(connection.dialect.name), {"address": address, "at": now})
-        # Failures that left the window count for nothing any more.
+        # Failures that left the window count for nothing any more (the audit trail keeps them).
         connection.execute(sa.delete(_FAILURES).where(here, _FAILURES.c.at <= since))
-        left = 0.0
-        for limit, where in limits:
+        left, lock = 0.0, {}
+        for scope, limit, where in limits:
             times = _recent(connection, since, limit, here, *where)
             if len(times) >= limit:
                 # Locked until the oldest of the last `limit` failures leaves the window.
                 left = max(left, (times[-1] + window - now).total_seconds())
+            elif len(times) + 1 == limit:
+                # The last place: a wrong password locks until the oldest of these leaves.
+                until = (times[-1] if times else now) + window
+                if not lock or until > lock["locks_until"]:
+                    lock = {"scope": scope, "locks_until": until}
         if left > 0:
             raise LockedOut(math.ceil(left))  # rolls the transaction back: nothing counted
         failure_id = connection.execute(
@@ -100,7 +112,7 @@ def begin(email: str, address: str) -> Attempt:
             .values(email=email, address=address, at=now)
             .returning(_FAILURES.c.id)
         ).scalar_one()
-    return Attempt(failure_id, email, address)
+    return Attempt(failure_id, email, address, **lock)
 
 
 def succeeded(attempt: Attempt) -> None:

@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from . import openapi, shares, spreadsheet
+from . import openapi, security_log, shares, spreadsheet
 from .auth import requires
 from .clock import utcnow
 from .enums import Role
@@ -91,6 +91,8 @@ def export_csv():
     form = _filter_form()
     if form.param_errors():
         abort(422)
+    security_log.exported(urlencode(form.active_args()))
+    db.session.commit()
     query = share_query(form, utcnow()).execution_options(yield_per=1000)
     columns = [
         "id",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -677,8 +677,72 @@ def test_using_a_token_is_not_a_change(app, token):
     assert events_after(app, mark) == []
 
 
-def test_signing_in_is_not_a_change(app):
+def test_signing_in_is_a_security_event_not_a_change(app):
+    """A sign-in is recorded (issue 17), as itself: no staff change is written for it."""
     factories.staff(app, "quiet@example.com", "viewer")
     mark = last_event_id(app)
     assert sign_in(app.test_client(), "quiet@example.com", STAFF_PASSWORD).status_code == 302
-    assert events_after(app, mark) == []
+    assert events_after(app, mark) == [
+        {"action": "sign_in", "actor": "quiet@example.com", "share_id": None,
+         "share_handle": None, "changes": {"address": [None, "127.0.0.1"]}},
+    ]  # fmt: skip
+
+
+# --- security events -----------------------------------------------------------------------
+
+
+def test_sign_ins_failures_lock_outs_sign_outs_and_exports_are_in_the_trail(app, client):
+    factories.staff(app, "ann@example.com", "viewer")
+    mark = last_event_id(app)
+    stranger = app.test_client()
+    for n in range(5):
+        assert (
+            sign_in(stranger, "ann@example.com", f"guess {n}", address="203.0.113.9").status_code
+            == 422
+        )
+    # Locked: refused before any check, and not recorded again for every knock.
+    assert (
+        sign_in(stranger, "ann@example.com", STAFF_PASSWORD, address="203.0.113.9").status_code
+        == 429
+    )
+    ann = app.test_client()
+    assert sign_in(ann, "ann@example.com", STAFF_PASSWORD, address="192.0.2.7").status_code == 302
+    assert ann.get("/shares/export.csv?filter%5Bstatus%5D=active").status_code == 200
+    assert ann.post("/sign-out", data={"csrf_token": csrf_token(ann)}).status_code == 302
+
+    events = events_after(app, mark)
+    assert [(e["action"], e["actor"]) for e in events] == [
+        *[("sign_in_failed", "ann@example.com")] * 5,
+        ("lock_out", "ann@example.com"),
+        ("sign_in", "ann@example.com"),
+        ("export", "ann@example.com"),
+        ("sign_out", "ann@example.com"),
+    ]
+    assert events[0]["changes"] == {"address": [None, "203.0.113.9"]}
+    lock = events[5]["changes"]
+    assert lock["address"] == [None, "203.0.113.9"]
+    assert lock["locked"] == [None, "this email from this address"]
+    until = datetime.fromisoformat(lock["until"][1])
+    assert timedelta(minutes=14) < until - datetime.now(UTC) <= timedelta(minutes=15)
+    assert events[6]["changes"] == {"address": [None, "192.0.2.7"]}
+    assert events[7]["changes"] == {"filters": [None, "filter%5Bstatus%5D=active"]}
+    assert events[8]["changes"] == {}
+    assert all(e["share_id"] is None for e in events)
+    # Nothing secret in them: no password tried, no token.
+    assert "guess" not in str(events) and STAFF_PASSWORD not in str(events)
+
+
+def test_the_audit_page_shows_security_events_on_their_own(app, client):
+    factories.share(app)
+    sign_in(app.test_client(), "nobody@example.com", "guess")
+    security = audit_rows(client.get("/admin/audit?kind=security"))
+    assert len(security) == 1
+    assert "<td>sign_in_failed</td>" in security[0] and "<td>nobody@example.com</td>" in security[0]
+    shares = audit_rows(client.get("/admin/audit?kind=share"))
+    assert len(shares) == 1 and "<td>create</td>" in shares[0]
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert '<option value="security">Security events</option>' in page
+    assert '<option value="sign_in_failed">sign_in_failed</option>' in page
+    response = client.get("/admin/audit?kind=everything")
+    assert response.status_code == 422
+    assert "Not a valid choice." in response.get_data(as_text=True)

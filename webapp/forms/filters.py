@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import SearchInput
 
-from ..enums import AuditAction, PeriodType, ShareStatus, SourceType
+from ..enums import AuditAction, AuditKind, PeriodType, ShareStatus, SourceType
 from .base import QueryForm
 from .fields import BIGINT_MAX, DigitsIntegerField, EnumSelectField, between, human, strip
 
@@ -162,6 +162,12 @@ class ShareFilterForm(QueryForm):
 
 class AuditFilterForm(QueryForm):
     actor = StringField("Actor", filters=[strip])
+    kind = SelectField(
+        "Kind",
+        choices=[SelectChoice("", "Any kind")]
+        + [SelectChoice(k.value, k.label) for k in AuditKind],
+        default="",
+    )
     action = SelectField(
         "Action",
         choices=[SelectChoice("", "Any action")] + [SelectChoice(a.value) for a in AuditAction],
