@@ -24,6 +24,7 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # also set whenever the request came over HTTPS
     "SESSION_IDLE_MINUTES": 30,
+    "SESSION_MAX_HOURS": 12,  # from sign-in, however busy the session
     # Failed sign-ins within the window that lock sign-in: for one email from one address, and
     # from one address for any emails (lockout.py).
     "SIGN_IN_MAX_FAILURES": 5,

@@ -24,13 +24,24 @@ def create_staff(email: str, role: Role, password: str) -> Staff:
     return member
 
 
+def end_sessions(member: Staff) -> None:
+    """End every session of ``member`` for good: their cookies carry an older epoch from now on
+    (``auth``), and no later change (a reactivation, a role given back) makes them valid again.
+    """
+    member.session_epoch += 1
+
+
 def update_staff(member: Staff, **values) -> dict[str, list]:
-    """Change a member's ``role`` or ``is_active``; records what changed, under their email."""
+    """Change a member's ``role`` or ``is_active``; records what changed, under their email.
+
+    Either change ends the member's sessions: they sign in again as what they now are.
+    """
     before = audit.snapshot(member, audit.STAFF_FIELDS)
     for name, value in values.items():
         setattr(member, name, value)
     changes = audit.differences(before, audit.snapshot(member, audit.STAFF_FIELDS))
     if changes:
+        end_sessions(member)
         db.session.flush()
         labelled = {"email": [member.email, member.email], **changes}
         audit.record(db.session.connection(), AuditAction.STAFF, labelled)

@@ -63,16 +63,23 @@ def update_staff(staff_id: int):
         flash("You cannot change your own role or deactivate yourself.", "error")
         return redirect(url_for("admin.staff"))
     if "active" in request.form:
-        accounts.update_staff(member, is_active=request.form["active"] == "1")
+        changed = accounts.update_staff(member, is_active=request.form["active"] == "1")
         state = "reactivated" if member.is_active else "deactivated"
-        flash(f"Staff account {member.email} {state}.", "success")
+        if not changed:
+            flash(f"Staff account {member.email} was {state} already.", "info")
+        elif member.is_active:
+            flash(f"Staff account {member.email} {state}; they sign in again.", "success")
+        else:
+            flash(f"Staff account {member.email} {state}; their sessions have ended.", "success")
     else:
         form = StaffRoleForm()
         if not form.validate_on_submit():
             flash("Choose a valid role.", "error")
             return redirect(url_for("admin.staff"))
-        accounts.update_staff(member, role=form.role.data)
-        flash(f"{member.email} is now {member.role.label}.", "success")
+        if accounts.update_staff(member, role=form.role.data):
+            flash(f"{member.email} is now {member.role.label}; they sign in again.", "success")
+        else:
+            flash(f"{member.email} is {member.role.label} already.", "info")
     db.session.commit()
     return redirect(url_for("admin.staff"))
 

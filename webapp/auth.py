@@ -83,17 +83,25 @@ def _staff_identity() -> Staff | None:
     staff_id = session.get("staff_id")
     if staff_id is None:
         return None
-    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
-    seen = session.get("seen", 0)
+    config, now = current_app.config, time.time()
+    idle = now - session.get("seen", 0) > config["SESSION_IDLE_MINUTES"] * 60
+    # However busy, a session ends this long after its sign-in (a cookie without a start is
+    # from before there was a limit).
+    hours = config["SESSION_MAX_HOURS"]
+    ended = now - session.get("started", 0) > hours * 3600
     staff = db.session.get(Staff, staff_id)
-    # A cookie from before the last sign-out (or deactivation) carries an older epoch.
+    # A cookie from before the last sign-out, deactivation, role or password change carries an
+    # older epoch (accounts.end_sessions).
     stale = staff is None or not staff.is_active or session.get("epoch") != staff.session_epoch
-    if time.time() - seen > idle or stale:
+    if idle or ended or stale:
         session.clear()
-        if time.time() - seen > idle:
+        if idle:
             flash("You were signed out after a period of inactivity. Please sign in again.", "info")
+        elif ended and not stale:
+            unit = "hour" if hours == 1 else "hours"
+            flash(f"Sessions last {hours} {unit} at most. Please sign in again.", "info")
         return None
-    session["seen"] = int(time.time())
+    session["seen"] = int(now)
     return staff
 
 
@@ -176,7 +184,7 @@ def sign_in():
     session.permanent = True
     session["staff_id"] = staff.id
     session["epoch"] = staff.session_epoch
-    session["seen"] = int(time.time())
+    session["seen"] = session["started"] = int(time.time())
     flash(f"Signed in as {staff.email} ({staff.role.label}).", "success")
     return redirect(_safe_next(request.args.get("next")))
 

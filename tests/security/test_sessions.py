@@ -236,6 +236,91 @@ def test_a_copied_cookie_stops_working_after_sign_out(app, client_as):
     assert sign_in_target(response) == "/shares"
 
 
+def member_id_of(client) -> int:
+    return session_of(client)["staff_id"]
+
+
+def admin_posts(app, client, path: str, **data):
+    return client.post(path, data={"csrf_token": csrf_token(client), **data})
+
+
+def test_a_deactivated_member_stays_signed_out_when_reactivated(app, client, client_as):
+    """Deactivation ends their sessions for good: a reactivation revives none of them."""
+    member = client_as("agent")
+    member_id = member_id_of(member)
+    assert member.get("/shares").status_code == 200
+    response = admin_posts(app, client, f"/admin/staff/{member_id}", active="0")
+    assert response.status_code == 302
+    page = client.get("/admin/staff").get_data(as_text=True)
+    assert "deactivated; their sessions have ended." in page
+    assert admin_posts(app, client, f"/admin/staff/{member_id}", active="1").status_code == 302
+    response = member.get("/shares")
+    assert response.status_code == 302
+    assert sign_in_target(response) == "/shares"
+    # Signing in again works, as it should for an active account.
+    email = staff_row_by_id(app, member_id).email
+    assert sign_in(app.test_client(), email, STAFF_PASSWORD).status_code == 302
+
+
+def staff_row_by_id(app, member_id: int) -> Staff:
+    with app.app_context():
+        member = db.session.get(Staff, member_id)
+        db.session.expunge(member)
+        return member
+
+
+@pytest.mark.parametrize(("before", "after"), [("agent", "viewer"), ("viewer", "admin")])
+def test_a_role_change_ends_the_members_sessions(app, client, client_as, before, after):
+    """Down or up: they sign in again, as what they now are."""
+    member = client_as(before)
+    member_id = member_id_of(member)
+    copy = app.test_client()
+    cookie = member.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    copy.set_cookie(cookie.key, cookie.value)
+    assert admin_posts(app, client, f"/admin/staff/{member_id}", role=after).status_code == 302
+    assert "sign in again" in client.get("/admin/staff").get_data(as_text=True)
+    for browser in (member, copy):
+        response = browser.get("/shares")
+        assert response.status_code == 302
+        assert sign_in_target(response) == "/shares"
+    assert staff_row_by_id(app, member_id).role.value == after
+    # Setting the same role again changes nothing and ends nothing.
+    fresh = app.test_client()
+    assert sign_in(fresh, staff_row_by_id(app, member_id).email, STAFF_PASSWORD).status_code == 302
+    assert admin_posts(app, client, f"/admin/staff/{member_id}", role=after).status_code == 302
+    assert f"is {after.capitalize()} already." in client.get("/admin/staff").get_data(as_text=True)
+    assert fresh.get("/shares").status_code == 200
+
+
+def test_a_session_in_constant_use_ends_after_twelve_hours(app, client_as):
+    client = client_as("viewer")
+    with client.session_transaction() as session:
+        session["started"] = int(time.time()) - 12 * 3600 + 120
+    assert client.get("/shares").status_code == 200  # kept alive: seen just now
+    with client.session_transaction() as session:
+        session["started"] = int(time.time()) - 12 * 3600 - 60
+    response = client.get("/shares")
+    assert response.status_code == 302
+    assert sign_in_target(response) == "/shares"
+    assert "staff_id" not in session_of(client)
+    page = client.get(location(response)).get_data(as_text=True)
+    assert "Sessions last 12 hours at most. Please sign in again." in page
+
+
+def test_the_session_lifetime_comes_from_the_config_and_starts_at_sign_in(app_with):
+    app = app_with(SESSION_MAX_HOURS=1)
+    factories.staff(app, EMAIL, "viewer")
+    client = app.test_client()
+    assert sign_in(client, EMAIL, STAFF_PASSWORD).status_code == 302
+    assert abs(session_of(client)["started"] - time.time()) < 5
+    with client.session_transaction() as session:
+        session["started"] -= 3600 + 60
+    response = client.get("/shares")
+    assert response.status_code == 302
+    page = client.get(location(response)).get_data(as_text=True)
+    assert "Sessions last 1 hour at most. Please sign in again." in page
+
+
 def test_lock_out_counts_the_forwarded_address_only_behind_trusted_proxies(tmp_path):
     """With TRUSTED_PROXIES set, the client address comes from X-Forwarded-For."""
     app = make_app(tmp_path, TRUSTED_PROXIES=1)
