@@ -48,6 +48,37 @@ def update_staff(member: Staff, **values) -> dict[str, list]:
     return changes
 
 
+def _password_event(member: Staff, what: str) -> None:
+    """A password event: what happened, never the password or its hash."""
+    changes = {"email": [member.email, member.email], "password": [None, what]}
+    audit.record(db.session.connection(), AuditAction.PASSWORD, changes)
+
+
+def change_password(member: Staff, password: str) -> None:
+    """The member's own new password (the caller has checked the current one); every session
+    of theirs ends (the caller keeps the one it is answering)."""
+    member.set_password(password)
+    member.must_change_password = False
+    end_sessions(member)
+    db.session.flush()
+    _password_event(member, "changed")
+
+
+def password_change_refused(member: Staff) -> None:
+    """A change refused because the current password given was wrong."""
+    _password_event(member, "not changed: the current password was wrong")
+
+
+def reset_password(member: Staff, password: str, must_change: bool = True) -> None:
+    """A password set for the member by someone else (an admin, the command line): their
+    sessions end, and with ``must_change`` they choose their own at their next sign-in."""
+    member.set_password(password)
+    member.must_change_password = must_change
+    end_sessions(member)
+    db.session.flush()
+    _password_event(member, "reset, to be changed at the next sign-in" if must_change else "set")
+
+
 def issue_token(name: str, role: Role) -> tuple[ApiToken, str]:
     """A new token row, and the plain token to show once (only its hash is stored)."""
     token, plain = ApiToken.issue(name, role)

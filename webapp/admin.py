@@ -12,7 +12,7 @@ from .auth import requires
 from .db.types import storable
 from .enums import AuditAction, AuditKind, Role
 from .extensions import db
-from .forms.admin import StaffForm, StaffRoleForm, TokenForm
+from .forms.admin import PasswordResetForm, StaffForm, StaffRoleForm, TokenForm
 from .forms.filters import AuditFilterForm
 from .models import ApiToken, AuditEvent, Staff
 
@@ -50,7 +50,11 @@ def staff():
         for m in members
     }
     return render_template(
-        "admin/staff.html", form=form, members=members, role_forms=role_forms
+        "admin/staff.html",
+        form=form,
+        members=members,
+        role_forms=role_forms,
+        min_password=Staff.MIN_PASSWORD,
     ), status
 
 
@@ -81,6 +85,29 @@ def update_staff(staff_id: int):
         else:
             flash(f"{member.email} is {member.role.label} already.", "info")
     db.session.commit()
+    return redirect(url_for("admin.staff"))
+
+
+@bp.post("/staff/<int:staff_id>/password")
+@requires(Role.ADMIN)
+def reset_password(staff_id: int):
+    """Give a member a temporary password: their sessions end, and they choose their own at
+    their next sign-in."""
+    member = db.get_or_404(Staff, staff_id)
+    if member.id == g.staff.id:
+        flash("Change your own password on the Password page.", "error")
+        return redirect(url_for("admin.staff"))
+    form = PasswordResetForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.password.errors) or "Give a temporary password.", "error")
+        return redirect(url_for("admin.staff"))
+    accounts.reset_password(member, form.password.data)
+    db.session.commit()
+    flash(
+        f"{member.email} has the temporary password now: give it to them privately. Their "
+        "sessions have ended, and they choose their own password when they next sign in.",
+        "success",
+    )
     return redirect(url_for("admin.staff"))
 
 

@@ -28,12 +28,12 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.engine import Row
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import lockout, ratelimit, security_log
+from . import accounts, lockout, ratelimit, security_log
 from .clock import utcnow
 from .enums import Role
 from .errors import ApiError, wants_json
 from .extensions import db
-from .forms.auth import SignInForm
+from .forms.auth import PasswordChangeForm, SignInForm
 from .models import Staff
 
 bp = Blueprint("auth", __name__)
@@ -118,15 +118,25 @@ def check_access():
         return None
     staff = _staff_identity()
     if staff is None:
-        target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
-        if request.headers.get("HX-Request"):
-            # htmx follows HX-Redirect; a 200 keeps the expected redirect out of the console.
-            return "", 200, {"HX-Redirect": target}
-        return redirect(target)
+        return _go_to(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
     g.staff, g.role, g.actor = staff, staff.role, staff.email
+    if staff.must_change_password and request.endpoint not in PASSWORD_FIRST:
+        return _go_to(url_for("auth.change_password"))
     if not staff.role.allows(_required_role()):
         abort(403)
     return None
+
+
+#: What a member whose password an admin reset may reach before choosing their own.
+PASSWORD_FIRST = {"auth.change_password", "auth.sign_out"}
+
+
+def _go_to(target: str):
+    """A redirect; for htmx, the header it follows (a 200 keeps the expected redirect out of
+    the console)."""
+    if request.headers.get("HX-Request"):
+        return "", 200, {"HX-Redirect": target}
+    return redirect(target)
 
 
 def locked_headers(locked: lockout.LockedOut) -> dict[str, str]:
@@ -158,7 +168,7 @@ def sign_in():
     # Failures are counted under what their columns hold: lowercasing can lengthen an email,
     # and a proxy's X-Forwarded-For may send anything.
     try:
-        attempt = lockout.begin(email[:254], (request.remote_addr or "unknown")[:64])
+        attempt = lockout.begin(email[:254], _client_address())
     except lockout.LockedOut as locked:
         minutes = locked.minutes
         form.form_errors.append(
@@ -187,6 +197,47 @@ def sign_in():
     session["seen"] = session["started"] = int(time.time())
     flash(f"Signed in as {staff.email} ({staff.role.label}).", "success")
     return redirect(_safe_next(request.args.get("next")))
+
+
+def _client_address() -> str:
+    """The address lock-outs count under, as its column holds it (a proxy's X-Forwarded-For
+    may send anything)."""
+    return (request.remote_addr or "unknown")[:64]
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@requires(Role.VIEWER)
+def change_password():
+    """Change one's own password. The current one is checked as at sign-in, lock-out included;
+    every other session of theirs ends, this one goes on."""
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("auth/password.html", form=form), status
+    member = g.staff
+    try:
+        attempt = lockout.begin(member.email, _client_address())
+    except lockout.LockedOut as locked:
+        minutes = locked.minutes
+        form.current_password.errors.append(
+            f"Too many wrong passwords. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
+        return render_template("auth/password.html", form=form), 429, locked_headers(locked)
+    if not member.check_password(form.current_password.data):
+        accounts.password_change_refused(member)
+        if attempt.locks_until:
+            security_log.locked_out(
+                member.email, attempt.address, attempt.scope, attempt.locks_until
+            )
+        db.session.commit()
+        form.current_password.errors.append("The current password is not right.")
+        return render_template("auth/password.html", form=form), 422
+    lockout.succeeded(attempt)
+    accounts.change_password(member, form.new_password.data)
+    db.session.commit()
+    session["epoch"] = member.session_epoch
+    flash("Your password is changed. Any other session of yours has ended.", "success")
+    return redirect(url_for("shares.list_shares"))
 
 
 @bp.post("/sign-out")

@@ -19,7 +19,7 @@ from .extensions import db
 from .models import ApiToken, Staff
 
 tokens = AppGroup("tokens", help="Create, list and revoke API tokens.")
-staff = AppGroup("staff", help="Create and list staff accounts.")
+staff = AppGroup("staff", help="Create and list staff accounts, and set their passwords.")
 ROLE = click.Choice([role.value for role in Role])
 
 
@@ -111,6 +111,13 @@ def create_staff(email: str, role: str):
         raise click.BadParameter("must be an email address", param_hint="EMAIL")
     if Staff.by_email(email):
         raise click.ClickException(f"A staff account for {email} exists already.")
+    accounts.create_staff(email, Role(role), _read_password())
+    db.session.commit()
+    click.echo(f"Staff account {email} created ({role}).")
+
+
+def _read_password() -> str:
+    """A new password, asked for twice at a terminal, else one line of standard input."""
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
@@ -119,9 +126,25 @@ def create_staff(email: str, role: str):
         raise click.ClickException(
             f"The password must be at least {Staff.MIN_PASSWORD} characters."
         )
-    accounts.create_staff(email, Role(role), password)
+    return password
+
+
+@staff.command("set-password")
+@click.argument("email")
+@click.option(
+    "--must-change", is_flag=True, help="They choose their own password at their next sign-in."
+)
+def set_password(email: str, must_change: bool):
+    """Set the password of the account EMAIL (asked for, or read from standard input); every
+    session of theirs ends. For the admin who forgot theirs, too."""
+    _as_cli_actor()
+    member = Staff.by_email(email)
+    if member is None:
+        raise click.ClickException(f"No staff account for {Staff.normalise_email(email)}.")
+    accounts.reset_password(member, _read_password(), must_change=must_change)
     db.session.commit()
-    click.echo(f"Staff account {email} created ({role}).")
+    then = " They choose their own when they next sign in." if must_change else ""
+    click.echo(f"Password of {member.email} set; their sessions have ended.{then}")
 
 
 @staff.command("list")

@@ -138,7 +138,8 @@ _AUDIT_KIND_LABELS = {
 
 class AuditAction(enum.StrEnum):
     """What an audit event records: a change to a share, or to a staff account or token; or a
-    security event (who signed in or failed to, lock-outs, sign-outs, CSV exports)."""
+    security event (who signed in or failed to, lock-outs, sign-outs, CSV exports, passwords
+    changed or reset)."""
 
     CREATE = "create"
     EDIT = "edit"
@@ -151,6 +152,7 @@ class AuditAction(enum.StrEnum):
     LOCK_OUT = "lock_out"
     SIGN_OUT = "sign_out"
     EXPORT = "export"
+    PASSWORD = "password"
 
     @property
     def kind(self) -> AuditKind:
@@ -168,5 +170,6 @@ _SECURITY_ACTIONS = frozenset(
         AuditAction.LOCK_OUT,
         AuditAction.SIGN_OUT,
         AuditAction.EXPORT,
+        AuditAction.PASSWORD,
     }
 )

@@ -330,10 +330,13 @@ class Staff(db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = enum_column(Role)
     is_active: Mapped[bool] = mapped_column(default=True)
-    # Moved on at sign-out: session cookies carry it, so older copies stop working.
+    # Moved on at sign-out, deactivation, a role or password change: session cookies carry it,
+    # so older copies stop working (accounts.end_sessions).
     session_epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when an admin resets the password: the member chooses their own before anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     MIN_PASSWORD = 12
 
