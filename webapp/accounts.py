@@ -6,6 +6,8 @@ and leaves the commit to its caller, so the change and its event commit together
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from . import audit
 from .clock import utcnow
 from .enums import AuditAction, Role
@@ -79,14 +81,26 @@ def reset_password(member: Staff, password: str, must_change: bool = True) -> No
     _password_event(member, "reset, to be changed at the next sign-in" if must_change else "set")
 
 
-def issue_token(name: str, role: Role) -> tuple[ApiToken, str]:
-    """A new token row, and the plain token to show once (only its hash is stored)."""
+def issue_token(name: str, role: Role, creator: Staff | None = None) -> tuple[ApiToken, str]:
+    """A new token row, and the plain token to show once (only its hash is stored). It records
+    who made it: ``creator``, or the command line's user."""
     token, plain = ApiToken.issue(name, role)
+    token.created_by = audit.current_actor()
+    token.creator_id = creator.id if creator else None
     db.session.add(token)
     db.session.flush()
     changes = audit.created(audit.snapshot(token, audit.TOKEN_FIELDS))
     audit.record(db.session.connection(), AuditAction.TOKEN, changes)
     return token, plain
+
+
+def live_tokens_made_by(member: Staff) -> list[ApiToken]:
+    """The tokens ``member`` made that still work, by name."""
+    return db.session.scalars(
+        sa.select(ApiToken)
+        .where(ApiToken.creator_id == member.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.name)
+    ).all()
 
 
 def revoke_token(token: ApiToken) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
@@ -49,11 +50,18 @@ def staff():
         m.id: StaffRoleForm(formdata=None, data={"role": m.role}, meta={"csrf": False})
         for m in members
     }
+    live = sa.select(ApiToken).where(
+        ApiToken.revoked_at.is_(None), ApiToken.creator_id.is_not(None)
+    )
+    tokens_made = defaultdict(list)
+    for token in db.session.scalars(live.order_by(ApiToken.name)):
+        tokens_made[token.creator_id].append(token.name)
     return render_template(
         "admin/staff.html",
         form=form,
         members=members,
         role_forms=role_forms,
+        tokens_made=tokens_made,
         min_password=Staff.MIN_PASSWORD,
     ), status
 
@@ -67,14 +75,7 @@ def update_staff(staff_id: int):
         flash("You cannot change your own role or deactivate yourself.", "error")
         return redirect(url_for("admin.staff"))
     if "active" in request.form:
-        changed = accounts.update_staff(member, is_active=request.form["active"] == "1")
-        state = "reactivated" if member.is_active else "deactivated"
-        if not changed:
-            flash(f"Staff account {member.email} was {state} already.", "info")
-        elif member.is_active:
-            flash(f"Staff account {member.email} {state}; they sign in again.", "success")
-        else:
-            flash(f"Staff account {member.email} {state}; their sessions have ended.", "success")
+        _set_active(member, request.form["active"] == "1")
     else:
         form = StaffRoleForm()
         if not form.validate_on_submit():
@@ -86,6 +87,27 @@ def update_staff(staff_id: int):
             flash(f"{member.email} is {member.role.label} already.", "info")
     db.session.commit()
     return redirect(url_for("admin.staff"))
+
+
+def _set_active(member: Staff, active: bool) -> None:
+    """Reactivate, or deactivate and (when the form asks) revoke the tokens the member made."""
+    if not accounts.update_staff(member, is_active=active):
+        state = "active" if active else "deactivated"
+        flash(f"Staff account {member.email} is {state} already.", "info")
+        return
+    if active:
+        flash(f"Staff account {member.email} reactivated; they sign in again.", "success")
+        return
+    message = f"Staff account {member.email} deactivated; their sessions have ended."
+    tokens = accounts.live_tokens_made_by(member)
+    names = ", ".join(token.name for token in tokens)
+    if tokens and request.form.get("revoke_tokens") == "1":
+        for token in tokens:
+            accounts.revoke_token(token)
+        message += f" The API tokens they made are revoked: {names}."
+    elif tokens:
+        message += f" The API tokens they made still work: {names}."
+    flash(message, "success")
 
 
 @bp.post("/staff/<int:staff_id>/password")
@@ -118,12 +140,20 @@ def tokens():
     form = TokenForm()
     created = None
     if form.validate_on_submit():
-        _token, created = accounts.issue_token(form.name.data, form.role.data)
+        _token, created = accounts.issue_token(form.name.data, form.role.data, g.staff)
         db.session.commit()
         form = TokenForm(formdata=None)
     rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.created_at.desc())).all()
+    made_by = {row.creator_id for row in rows} - {None}
+    inactive = set(
+        db.session.scalars(
+            sa.select(Staff.id).where(Staff.id.in_(made_by), Staff.is_active.is_(False))
+        )
+    )
     status = 422 if form.errors else 200
-    return render_template("admin/tokens.html", form=form, rows=rows, created=created), status
+    return render_template(
+        "admin/tokens.html", form=form, rows=rows, created=created, inactive=inactive
+    ), status
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

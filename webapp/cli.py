@@ -70,16 +70,16 @@ def create_token(name: str, role: str):
 
 @tokens.command("list")
 def list_tokens():
-    """List tokens: name, role, created, last used, revoked."""
+    """List tokens: name, role, created, by whom, last used, revoked."""
     rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.name)).all()
     if not rows:
         click.echo("No API tokens. Make one with: flask --app webapp tokens create NAME")
         return
-    click.echo(f"{'NAME':30} {'ROLE':7} {'CREATED':21} {'LAST USED':21} STATUS")
+    click.echo(f"{'NAME':30} {'ROLE':7} {'CREATED':21} {'CREATED BY':30} {'LAST USED':21} STATUS")
     for row in rows:
         click.echo(
             f"{row.name:30} {row.role.value:7} {_when(row.created_at):21} "
-            f"{_when(row.last_used_at):21} "
+            f"{row.created_by or '-':30} {_when(row.last_used_at):21} "
             f"{'revoked ' + _when(row.revoked_at) if row.revoked_at else 'active'}"
         )
 

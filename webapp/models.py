@@ -305,6 +305,10 @@ class ApiToken(db.Model):
     # The API rate limit's current window (ratelimit): the requests counted in it, and its end.
     window_hits: Mapped[int] = mapped_column(default=0, server_default="0")
     window_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Who made it, as the audit trail names actors (a staff email, ``cli:USER``); and the
+    #: staff member, so that deactivating them can revoke what they made. Null: not recorded.
+    created_by: Mapped[str | None] = mapped_column(sa.String(300))
+    creator_id: Mapped[int | None] = mapped_column(index=True)
 
     PREFIX = "sd_"
 

@@ -130,6 +130,83 @@ def test_the_token_list_shows_name_role_created_and_last_use(app, client):
     assert "<td>never</td>" not in row
 
 
+def token_cells(client, name: str) -> list[str]:
+    """The cells of a token's row on the tokens page."""
+    page = client.get("/admin/tokens").get_data(as_text=True)
+    match = re.search(rf"<tr>\s*<td>{re.escape(name)}</td>(.*?)</tr>", page, re.S)
+    assert match, f"no row for {name}"
+    return [cell.strip() for cell in re.findall(r"<td>(.*?)</td>", match[1], re.S)]
+
+
+def test_the_token_list_shows_who_made_each_token_beside_its_last_use(app, client):
+    admin = staff_email(app, client)
+    create_token_in_browser(client, "web-made", "viewer")
+    result = app.test_cli_runner().invoke(args=["tokens", "create", "cli-made"])
+    assert result.exit_code == 0, result.output
+    factories.token(app, "made-before", Role.AGENT)  # as a token made before creators counted
+
+    web, cli, older = (token_cells(client, n) for n in ("web-made", "cli-made", "made-before"))
+    # Role, created, created by, last used, status.
+    assert web[2:4] == [admin, "never"]
+    assert cli[2:4] == [CLI_ACTOR, "never"]
+    assert older[2:4] == ["not recorded", "never"]
+    assert token_row(app, "web-made").creator_id == staff_id_of(client)
+    assert token_row(app, "cli-made").creator_id is None
+    listing = app.test_cli_runner().invoke(args=["tokens", "list"]).output
+    assert re.search(rf"web-made\s+viewer\s+\S+ \S+\s+{re.escape(admin)}\s", listing)
+    assert "CREATED BY" in listing
+
+
+def staff_id_of(client) -> int:
+    with client.session_transaction() as session:
+        return session["staff_id"]
+
+
+def test_deactivating_an_admin_offers_to_revoke_the_tokens_they_made(app, client, client_as):
+    other = client_as("admin")
+    other_id = staff_id_of(other)
+    _, first = create_token_in_browser(other, "first-script", "agent")
+    _, second = create_token_in_browser(other, "second-script", "viewer")
+    create_token_in_browser(client, "mine", "viewer")
+    page = client.get("/admin/staff").get_data(as_text=True)
+    offer = re.findall(
+        r'<input type="checkbox" name="revoke_tokens" value="1" checked>\s*([^<]*)<', page
+    )
+    assert [" ".join(text.split()) for text in offer] == [
+        "and revoke the API tokens they made: first-script, second-script"
+    ]
+    mark = last_event_id(app)
+
+    response = post(client, f"/admin/staff/{other_id}", active="0", revoke_tokens="1")
+
+    assert response.status_code == 302
+    assert (
+        "deactivated; their sessions have ended. The API tokens they made are revoked: "
+        "first-script, second-script." in client.get("/admin/staff").get_data(as_text=True)
+    )
+    api = app.test_client()
+    for plain in (first, second):
+        assert api.get("/api/v3/shares", headers=bearer(plain)).status_code == 401
+    assert token_row(app, "mine").revoked_at is None
+    events = events_after(app, mark)
+    assert [e["action"] for e in events] == ["staff", "token", "token"]
+    assert [e["changes"]["name"][0] for e in events[1:]] == ["first-script", "second-script"]
+    # Revoked tokens are no longer offered; the page marks their maker as deactivated.
+    assert 'name="revoke_tokens"' not in client.get("/admin/staff").get_data(as_text=True)
+    assert token_cells(client, "first-script")[2].endswith("(deactivated)")
+
+
+def test_deactivating_without_the_offer_keeps_the_tokens_and_says_so(app, client, client_as):
+    other = client_as("admin")
+    _, plain = create_token_in_browser(other, "keeps-running", "agent")
+    response = post(client, f"/admin/staff/{staff_id_of(other)}", active="0")
+    assert response.status_code == 302
+    assert "The API tokens they made still work: keeps-running." in client.get(
+        "/admin/staff"
+    ).get_data(as_text=True)
+    assert app.test_client().get("/api/v3/shares", headers=bearer(plain)).status_code == 200
+
+
 def test_a_token_name_is_never_reused(app, client):
     create_token_in_browser(client, "once")
     before = fingerprint(app)
