@@ -170,10 +170,7 @@ def sign_in():
     try:
         attempt = lockout.begin(email[:254], _client_address())
     except lockout.LockedOut as locked:
-        minutes = locked.minutes
-        form.form_errors.append(
-            f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-        )
+        form.form_errors.append(f"Too many failed sign-ins. {locked.retry}")
         return render_template("auth/sign_in.html", form=form), 429, locked_headers(locked)
     staff = Staff.by_email(email)
     valid = check_password_hash(staff.password_hash if staff else _dummy_hash(), form.password.data)
@@ -218,10 +215,7 @@ def change_password():
     try:
         attempt = lockout.begin(member.email, _client_address())
     except lockout.LockedOut as locked:
-        minutes = locked.minutes
-        form.current_password.errors.append(
-            f"Too many wrong passwords. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-        )
+        form.current_password.errors.append(f"Too many wrong passwords. {locked.retry}")
         return render_template("auth/password.html", form=form), 429, locked_headers(locked)
     if not member.check_password(form.current_password.data):
         accounts.password_change_refused(member)

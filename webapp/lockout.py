@@ -38,8 +38,10 @@ class LockedOut(Exception):
         self.seconds = seconds
 
     @property
-    def minutes(self) -> int:
-        return max(1, math.ceil(self.seconds / 60))
+    def retry(self) -> str:
+        """When to try again, for people: ``Try again in 15 minutes.``"""
+        minutes = max(1, math.ceil(self.seconds / 60))
+        return f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
 
 
 @dataclass(frozen=True)
