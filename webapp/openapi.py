@@ -42,6 +42,11 @@ def digits(low: int = 0, high: int = 10**MAX_DIGITS - 1, blank: bool = False) ->
     }
 
 
+#: Text that str.strip() empties, which the forms read as missing. Spelled out: a JSON Schema
+#: \s lacks U+001C..U+001F and U+0085, which strip() removes, and has U+FEFF, which it keeps.
+#: (No code point past U+3000 is whitespace.)
+BLANK = "^[{}]*$".format("".join(f"\\u{n:04x}" for n in range(0x3001) if chr(n).isspace()))
+
 TIMESTAMP = {"type": "string", "format": "date-time", "examples": ["2026-12-13T12:59:59Z"]}
 
 
@@ -104,7 +109,7 @@ def field_schema(field) -> dict:
         if field.flags.required:
             schema["minLength"] = 1
             # Blank after trimming counts as missing.
-            schema["not"] = {"pattern": r"^\s*$"}
+            schema["not"] = {"pattern": BLANK}
     if field.description:
         schema.setdefault("description", str(field.description))
     schema = {k: v for k, v in schema.items() if v is not None}

@@ -702,6 +702,19 @@ def test_document_digit_strings_match_what_the_api_accepts(document):
     assert period.search("0") and period.search("36500") and not period.search("36501")
 
 
+@pytest.mark.parametrize("blank", ["\x1f", "\x1c \x85", "\u3000\t", " "])
+def test_document_calls_blank_what_the_api_calls_blank(document, client, token, blank):
+    """A required text field blank after trimming is missing: the document's rule is str.strip()
+    (a JSON Schema \\s would miss U+001F, which a fuzzer sent as a valid profile id)."""
+    required = document["components"]["schemas"]["ShareCreate"]["properties"]["profile_id"]
+    blank_pattern = re.compile(required["not"]["pattern"])
+    assert blank_pattern.search(blank)
+    assert not blank_pattern.search("\ufeff") and not blank_pattern.search(" a ")
+    response = client.post(URL, json={**BODY, "profile_id": blank}, headers=bearer(token))
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"profile_id": ["The profile id field is required."]}
+
+
 def test_document_without_a_token_is_401(app):
     assert_json_error(app.test_client().get("/api/v3/openapi.json"), 401)
 
