@@ -1,8 +1,10 @@
 """How a URL's path reads: a number in it is a database id.
 
-Every ``<int:...>`` in a route uses ``IdConverter``: ASCII digits of an id that a database can
-hold. A larger one (``/shares/9223372036854775808``) matches no route, so it gets the same 404 as
-any other path that names nothing, on every route, including routes added later.
+Every ``<int:...>`` in a route uses ``IdConverter``: ASCII digits of an id that an id column can
+hold (``db.types.ID_MAX``). A larger one (``/shares/9223372036854775808``, which SQLite cannot
+even compare, or ``/shares/2147483648``, which PostgreSQL's INTEGER cannot) matches no route, so
+it gets the same 404 as any other path that names nothing, on every route, including routes
+added later.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from .db.types import BIGINT_MAX
+from .db.types import ID_MAX
 
 
 def decimal_range(low: int, high: int) -> str:
@@ -37,15 +39,15 @@ def decimal_range(low: int, high: int) -> str:
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>``: 0 to 2**63-1 in ASCII digits; any other segment matches no route.
+    """``<int:...>``: 0 to ``ID_MAX`` in ASCII digits; any other segment matches no route.
 
     The range is in the regex rather than checked after the match: Werkzeug answers a value its
     converter refuses with 405 when a rule for another method has the same path.
     """
 
-    regex = f"(?:0*(?:{decimal_range(1, BIGINT_MAX)})|0+)"
+    regex = f"(?:0*(?:{decimal_range(1, ID_MAX)})|0+)"
 
-    def __init__(self, map, fixed_digits=0, min=None, max=BIGINT_MAX, signed=False):
+    def __init__(self, map, fixed_digits=0, min=None, max=ID_MAX, signed=False):
         super().__init__(map, fixed_digits, min, max, signed)
 
 

@@ -33,8 +33,15 @@ def test_404_page(client):
     assert_in_layout(client.get("/shares/424242"), 404, "There is no page here.")
 
 
-#: Ids no database column holds: 2**63 (one past BIGINT), 2**64, and a 31-digit number.
-IDS_OUT_OF_RANGE = ("9223372036854775808", "18446744073709551616", "1" + "0" * 30)
+#: Ids no id column holds: 2**31 (one past PostgreSQL's INTEGER), 2**63 - 1, 2**63 (one past
+#: SQLite's), 2**64 and a 31-digit number.
+IDS_OUT_OF_RANGE = (
+    "2147483648",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551616",
+    "1" + "0" * 30,
+)
 
 
 @pytest.mark.parametrize("share_id", IDS_OUT_OF_RANGE)
@@ -60,7 +67,7 @@ def test_an_id_past_the_64_bit_range_is_not_found_on_every_route(app, client, to
 
 
 def test_the_largest_id_a_database_holds_is_looked_up_and_not_found(client, api):
-    largest = 2**63 - 1
+    largest = 2**31 - 1
     assert_in_layout(client.get(f"/shares/{largest}"), 404, "There is no page here.")
     response = api.get(f"/api/v3/shares/{largest}")
     assert response.status_code == 404
