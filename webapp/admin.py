@@ -170,7 +170,7 @@ def revoke_token(token_id: int):
 @bp.get("/audit")
 @requires(Role.ADMIN)
 def audit():
-    """Every recorded change, newest first, filtered by actor, action and dates."""
+    """Every recorded event, newest first, filtered by actor, kind, action and dates."""
     form = AuditFilterForm(request.args)
     query = sa.select(AuditEvent).order_by(AuditEvent.id.desc())
     valid = form.validate()

@@ -139,7 +139,7 @@ def _go_to(target: str):
     return redirect(target)
 
 
-def locked_headers(locked: lockout.LockedOut) -> dict[str, str]:
+def _locked_headers(locked: lockout.LockedOut) -> dict[str, str]:
     """When to retry, for a client that reads headers rather than the page."""
     return {"Retry-After": str(locked.seconds)}
 
@@ -171,7 +171,7 @@ def sign_in():
         attempt = lockout.begin(email[:254], _client_address())
     except lockout.LockedOut as locked:
         form.form_errors.append(f"Too many failed sign-ins. {locked.retry}")
-        return render_template("auth/sign_in.html", form=form), 429, locked_headers(locked)
+        return render_template("auth/sign_in.html", form=form), 429, _locked_headers(locked)
     staff = Staff.by_email(email)
     valid = check_password_hash(staff.password_hash if staff else _dummy_hash(), form.password.data)
     if not (staff and valid and staff.is_active):
@@ -216,7 +216,7 @@ def change_password():
         attempt = lockout.begin(member.email, _client_address())
     except lockout.LockedOut as locked:
         form.current_password.errors.append(f"Too many wrong passwords. {locked.retry}")
-        return render_template("auth/password.html", form=form), 429, locked_headers(locked)
+        return render_template("auth/password.html", form=form), 429, _locked_headers(locked)
     if not member.check_password(form.current_password.data):
         accounts.password_change_refused(member)
         if attempt.locks_until:
@@ -239,7 +239,7 @@ def change_password():
 def sign_out():
     """End the session, and every copy of its cookie: the cookie is signed, not stored, so
     sign-out moves the staff member's epoch on and older cookies stop being accepted."""
-    g.staff.session_epoch += 1
+    accounts.end_sessions(g.staff)
     security_log.signed_out()
     db.session.commit()
     session.clear()
