@@ -131,7 +131,7 @@ def signed_in(app, role: Role | str):
     with client.session_transaction() as session:
         session["staff_id"] = staff_id
         session["epoch"] = 0
-        session["seen"] = int(time.time())
+        session["seen"] = session["started"] = int(time.time())
     return client
 
 

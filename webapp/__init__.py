@@ -24,7 +24,11 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # also set whenever the request came over HTTPS
     "SESSION_IDLE_MINUTES": 30,
+    "SESSION_MAX_HOURS": 12,  # from sign-in, however busy the session
+    # Failed sign-ins within the window that lock sign-in: for one email from one address, and
+    # from one address for any emails (lockout.py).
     "SIGN_IN_MAX_FAILURES": 5,
+    "SIGN_IN_MAX_ADDRESS_FAILURES": 20,
     "SIGN_IN_WINDOW_MINUTES": 15,
     # How many reverse proxies in front set X-Forwarded-For/-Proto; 0 trusts none. Sign-in
     # lock-out counts per client address, so behind a proxy this must be set.
@@ -63,11 +67,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import admin, api, auth, cli, errors, people, ratelimit, templating, views
+    from . import admin, api, auth, cli, errors, people, ratelimit, routing, templating, views
     from .db import writer_queue
     from .extensions import csrf, db, migrate
 
     ratelimit.init_app(app)  # first: a wrong rate stops the app before anything opens
+    routing.init_app(app)  # before the blueprints add their routes
     writer_queue.configure(app)
     db.init_app(app)
     # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices

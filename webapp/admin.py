@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
@@ -11,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from . import accounts, once
 from .auth import requires
 from .db.types import storable
-from .enums import Role
+from .enums import AuditAction, AuditKind, Role
 from .extensions import db
-from .forms.admin import StaffForm, StaffRoleForm, TokenForm
+from .forms.admin import PasswordResetForm, StaffForm, StaffRoleForm, TokenForm
 from .forms.filters import AuditFilterForm
 from .models import ApiToken, AuditEvent, Staff
 
@@ -51,8 +52,19 @@ def staff():
         m.id: StaffRoleForm(formdata=None, data={"role": m.role}, meta={"csrf": False})
         for m in members
     }
+    live = sa.select(ApiToken).where(
+        ApiToken.revoked_at.is_(None), ApiToken.creator_id.is_not(None)
+    )
+    tokens_made = defaultdict(list)
+    for token in db.session.scalars(live.order_by(ApiToken.name)):
+        tokens_made[token.creator_id].append(token.name)
     return render_template(
-        "admin/staff.html", form=form, members=members, role_forms=role_forms
+        "admin/staff.html",
+        form=form,
+        members=members,
+        role_forms=role_forms,
+        tokens_made=tokens_made,
+        min_password=Staff.MIN_PASSWORD,
     ), status
 
 
@@ -65,17 +77,61 @@ def update_staff(staff_id: int):
         flash("You cannot change your own role or deactivate yourself.", "error")
         return redirect(url_for("admin.staff"))
     if "active" in request.form:
-        accounts.update_staff(member, is_active=request.form["active"] == "1")
-        state = "reactivated" if member.is_active else "deactivated"
-        flash(f"Staff account {member.email} {state}.", "success")
+        _set_active(member, request.form["active"] == "1")
     else:
         form = StaffRoleForm()
         if not form.validate_on_submit():
             flash("Choose a valid role.", "error")
             return redirect(url_for("admin.staff"))
-        accounts.update_staff(member, role=form.role.data)
-        flash(f"{member.email} is now {member.role.label}.", "success")
+        if accounts.update_staff(member, role=form.role.data):
+            flash(f"{member.email} is now {member.role.label}; they sign in again.", "success")
+        else:
+            flash(f"{member.email} is {member.role.label} already.", "info")
     db.session.commit()
+    return redirect(url_for("admin.staff"))
+
+
+def _set_active(member: Staff, active: bool) -> None:
+    """Reactivate, or deactivate and (when the form asks) revoke the tokens the member made."""
+    if not accounts.update_staff(member, is_active=active):
+        state = "active" if active else "deactivated"
+        flash(f"Staff account {member.email} is {state} already.", "info")
+        return
+    if active:
+        flash(f"Staff account {member.email} reactivated; they sign in again.", "success")
+        return
+    message = f"Staff account {member.email} deactivated; their sessions have ended."
+    tokens = accounts.live_tokens_made_by(member)
+    names = ", ".join(token.name for token in tokens)
+    if tokens and request.form.get("revoke_tokens") == "1":
+        for token in tokens:
+            accounts.revoke_token(token)
+        message += f" The API tokens they made are revoked: {names}."
+    elif tokens:
+        message += f" The API tokens they made still work: {names}."
+    flash(message, "success")
+
+
+@bp.post("/staff/<int:staff_id>/password")
+@requires(Role.ADMIN)
+def reset_password(staff_id: int):
+    """Give a member a temporary password: their sessions end, and they choose their own at
+    their next sign-in."""
+    member = db.get_or_404(Staff, staff_id)
+    if member.id == g.staff.id:
+        flash("Change your own password on the Password page.", "error")
+        return redirect(url_for("admin.staff"))
+    form = PasswordResetForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.password.errors) or "Give a temporary password.", "error")
+        return redirect(url_for("admin.staff"))
+    accounts.reset_password(member, form.password.data)
+    db.session.commit()
+    flash(
+        f"{member.email} has the temporary password now: give it to them privately. Their "
+        "sessions have ended, and they choose their own password when they next sign in.",
+        "success",
+    )
     return redirect(url_for("admin.staff"))
 
 
@@ -88,7 +144,7 @@ def tokens():
     form = TokenForm()
     created = None
     if form.validate_on_submit():
-        token, created = accounts.issue_token(form.name.data, form.role.data)
+        token, created = accounts.issue_token(form.name.data, form.role.data, g.staff)
         once.remember(
             url_for("admin.tokens"),
             f"Token {token.name} was created by the first of two sends of its form, and its value "
@@ -101,8 +157,16 @@ def tokens():
             return once.after_conflict(error)
         form = TokenForm(formdata=None)
     rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.created_at.desc())).all()
+    made_by = {row.creator_id for row in rows} - {None}
+    inactive = set(
+        db.session.scalars(
+            sa.select(Staff.id).where(Staff.id.in_(made_by), Staff.is_active.is_(False))
+        )
+    )
     status = 422 if form.errors else 200
-    return render_template("admin/tokens.html", form=form, rows=rows, created=created), status
+    return render_template(
+        "admin/tokens.html", form=form, rows=rows, created=created, inactive=inactive
+    ), status
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
@@ -119,21 +183,28 @@ def revoke_token(token_id: int):
 @bp.get("/audit")
 @requires(Role.ADMIN)
 def audit():
-    """Every recorded change, newest first, filtered by actor, action and dates."""
+    """Every recorded event, newest first, filtered by actor, kind, action and dates."""
     form = AuditFilterForm(request.args)
     query = sa.select(AuditEvent).order_by(AuditEvent.id.desc())
-    if form.validate():
+    valid = form.validate()
+    if valid:
         if form.actor.data:
             actor = form.actor.data
             # Text with U+0000 is in no database (and PostgreSQL could not even compare it).
             query = query.where(AuditEvent.actor == actor if storable(actor) else sa.false())
+        if form.kind.data:
+            kind = AuditKind(form.kind.data)
+            actions = [action.value for action in AuditAction if action.kind is kind]
+            query = query.where(AuditEvent.action.in_(actions))
         if form.action.data:
             query = query.where(AuditEvent.action == form.action.data)
         if form.since.data:
             query = query.where(AuditEvent.at >= datetime.combine(form.since.data, time.min, UTC))
         if form.until.data:
             query = query.where(AuditEvent.at <= datetime.combine(form.until.data, time.max, UTC))
-    page = db.paginate(query, per_page=AUDIT_PAGE_SIZE, error_out=False)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    status = 200 if not form.errors else 422
-    return render_template("admin/audit.html", form=form, page=page, args=args), status
+    number = (form.page.data or 1) if valid else 1
+    page = db.paginate(query, page=number, per_page=AUDIT_PAGE_SIZE, error_out=False)
+    status = 200 if valid else 422
+    return render_template(
+        "admin/audit.html", form=form, page=page, args=form.active_args()
+    ), status

@@ -16,7 +16,7 @@ from flask import g, has_app_context
 
 from . import expiry
 from .clock import utcnow
-from .enums import AuditAction
+from .enums import SHARE_ACTIONS, AuditAction
 from .models import AuditEvent
 
 STAFF_FIELDS = ("email", "role", "is_active")
@@ -73,22 +73,26 @@ def record(
     share_id: int | None = None,
     share_handle: str | None = None,
     claim_id: int | None = None,
+    actor: str | None = None,
 ) -> None:
     """Write one event on ``connection``, in the transaction of the change it describes.
 
-    Event ids must be handed out in commit order, or a reader of the events feed that saw id 11
-    would never see an id 10 committed after it. SQLite writes one transaction at a time, so
-    they are. PostgreSQL hands out sequence values before commit: there a transaction takes an
-    advisory lock before its first event and holds it until it ends, so no other transaction
-    gets an event id until this one has committed or rolled back.
+    ``actor`` names who acted when no one is signed in yet (the email a sign-in gave).
+
+    The events feed's ids must be handed out in commit order, or a reader that saw id 11 would
+    never see an id 10 committed after it. SQLite writes one transaction at a time, so they are.
+    PostgreSQL hands out sequence values before commit: there a transaction takes an advisory
+    lock before its first share event and holds it until it ends, so no other transaction gets
+    a share event id until this one has committed or rolled back. Other events are not in the
+    feed, so a sign-in never waits for a long change to shares.
     """
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and action in SHARE_ACTIONS:
         connection.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENTS_LOCK)))
     connection.execute(
         _INSERT,
         {
             "at": utcnow(),
-            "actor": current_actor(),
+            "actor": actor or current_actor(),
             "action": action.value,
             "changes": changes,
             "share_id": share_id,

@@ -7,12 +7,10 @@ refused to everyone but admins (deny by default), so a new route cannot be left 
 from __future__ import annotations
 
 import functools
-import math
 import secrets
 import time
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
@@ -30,13 +28,13 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy.engine import Row
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import ratelimit
+from . import accounts, lockout, ratelimit, security_log
 from .clock import utcnow
 from .enums import Role
 from .errors import ApiError, wants_json
 from .extensions import db
-from .forms.auth import SignInForm
-from .models import SignInFailure, Staff
+from .forms.auth import PasswordChangeForm, SignInForm
+from .models import Staff
 
 bp = Blueprint("auth", __name__)
 
@@ -85,17 +83,25 @@ def _staff_identity() -> Staff | None:
     staff_id = session.get("staff_id")
     if staff_id is None:
         return None
-    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
-    seen = session.get("seen", 0)
+    config, now = current_app.config, time.time()
+    idle = now - session.get("seen", 0) > config["SESSION_IDLE_MINUTES"] * 60
+    # However busy, a session ends this long after its sign-in (a cookie without a start is
+    # from before there was a limit).
+    hours = config["SESSION_MAX_HOURS"]
+    ended = now - session.get("started", 0) > hours * 3600
     staff = db.session.get(Staff, staff_id)
-    # A cookie from before the last sign-out (or deactivation) carries an older epoch.
+    # A cookie from before the last sign-out, deactivation, role or password change carries an
+    # older epoch (accounts.end_sessions).
     stale = staff is None or not staff.is_active or session.get("epoch") != staff.session_epoch
-    if time.time() - seen > idle or stale:
+    if idle or ended or stale:
         session.clear()
-        if time.time() - seen > idle:
+        if idle:
             flash("You were signed out after a period of inactivity. Please sign in again.", "info")
+        elif ended and not stale:
+            unit = "hour" if hours == 1 else "hours"
+            flash(f"Sessions last {hours} {unit} at most. Please sign in again.", "info")
         return None
-    session["seen"] = int(time.time())
+    session["seen"] = int(now)
     return staff
 
 
@@ -112,34 +118,30 @@ def check_access():
         return None
     staff = _staff_identity()
     if staff is None:
-        target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
-        if request.headers.get("HX-Request"):
-            # htmx follows HX-Redirect; a 200 keeps the expected redirect out of the console.
-            return "", 200, {"HX-Redirect": target}
-        return redirect(target)
+        return _go_to(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
     g.staff, g.role, g.actor = staff, staff.role, staff.email
+    if staff.must_change_password and request.endpoint not in PASSWORD_FIRST:
+        return _go_to(url_for("auth.change_password"))
     if not staff.role.allows(_required_role()):
         abort(403)
     return None
 
 
-def _locked_out(email: str, address: str) -> int:
-    """Minutes left of a lock-out for this email or address, or 0 when sign-in may proceed."""
-    window = timedelta(minutes=current_app.config["SIGN_IN_WINDOW_MINUTES"])
-    since = utcnow() - window
-    limit = current_app.config["SIGN_IN_MAX_FAILURES"]
-    for column, value in ((SignInFailure.email, email), (SignInFailure.address, address)):
-        times = db.session.scalars(
-            sa.select(SignInFailure.at)
-            .where(column == value, SignInFailure.at > since)
-            .order_by(SignInFailure.at.desc())
-            .limit(limit)
-        ).all()
-        if len(times) >= limit:
-            # Locked until the oldest of the last `limit` failures leaves the window.
-            left = (times[-1] + window - utcnow()).total_seconds()
-            return max(1, math.ceil(left / 60))
-    return 0
+#: What a member whose password an admin reset may reach before choosing their own.
+PASSWORD_FIRST = {"auth.change_password", "auth.sign_out"}
+
+
+def _go_to(target: str):
+    """A redirect; for htmx, the header it follows (a 200 keeps the expected redirect out of
+    the console)."""
+    if request.headers.get("HX-Request"):
+        return "", 200, {"HX-Redirect": target}
+    return redirect(target)
+
+
+def _locked_headers(locked: lockout.LockedOut) -> dict[str, str]:
+    """When to retry, for a client that reads headers rather than the page."""
+    return {"Retry-After": str(locked.seconds)}
 
 
 def _safe_next(target: str | None) -> str:
@@ -158,36 +160,78 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    """The sign-in page; five failures in fifteen minutes lock the account and the address."""
+    """The sign-in page; too many failures lock sign-in from that address (``lockout``)."""
     form = SignInForm()
     if not form.validate_on_submit():
         return render_template("auth/sign_in.html", form=form), 422 if form.is_submitted() else 200
     email = Staff.normalise_email(form.email.data)
     # Failures are counted under what their columns hold: lowercasing can lengthen an email,
     # and a proxy's X-Forwarded-For may send anything.
-    failed_as = (email[:254], (request.remote_addr or "unknown")[:64])
-    minutes = _locked_out(*failed_as)
-    if minutes:
-        form.form_errors.append(
-            f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-        )
-        return render_template("auth/sign_in.html", form=form), 429
+    try:
+        attempt = lockout.begin(email[:254], _client_address())
+    except lockout.LockedOut as locked:
+        form.form_errors.append(f"Too many failed sign-ins. {locked.retry}")
+        return render_template("auth/sign_in.html", form=form), 429, _locked_headers(locked)
     staff = Staff.by_email(email)
     valid = check_password_hash(staff.password_hash if staff else _dummy_hash(), form.password.data)
     if not (staff and valid and staff.is_active):
-        db.session.add(SignInFailure(email=failed_as[0], address=failed_as[1]))
+        security_log.sign_in_failed(attempt.email, attempt.address)
+        if attempt.locks_until:
+            security_log.locked_out(
+                attempt.email, attempt.address, attempt.scope, attempt.locks_until
+            )
         db.session.commit()
         form.form_errors.append("The email or password is not right.")
         return render_template("auth/sign_in.html", form=form), 422
+    lockout.succeeded(attempt)
+    security_log.signed_in(staff, attempt.address)
     staff.last_sign_in_at = utcnow()
     db.session.commit()
     session.clear()  # a fresh session: no fixation of a cookie set before sign-in
     session.permanent = True
     session["staff_id"] = staff.id
     session["epoch"] = staff.session_epoch
-    session["seen"] = int(time.time())
+    session["seen"] = session["started"] = int(time.time())
     flash(f"Signed in as {staff.email} ({staff.role.label}).", "success")
     return redirect(_safe_next(request.args.get("next")))
+
+
+def _client_address() -> str:
+    """The address lock-outs count under, as its column holds it (a proxy's X-Forwarded-For
+    may send anything)."""
+    return (request.remote_addr or "unknown")[:64]
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@requires(Role.VIEWER)
+def change_password():
+    """Change one's own password. The current one is checked as at sign-in, lock-out included;
+    every other session of theirs ends, this one goes on."""
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("auth/password.html", form=form), status
+    member = g.staff
+    try:
+        attempt = lockout.begin(member.email, _client_address())
+    except lockout.LockedOut as locked:
+        form.current_password.errors.append(f"Too many wrong passwords. {locked.retry}")
+        return render_template("auth/password.html", form=form), 429, _locked_headers(locked)
+    if not member.check_password(form.current_password.data):
+        accounts.password_change_refused(member)
+        if attempt.locks_until:
+            security_log.locked_out(
+                member.email, attempt.address, attempt.scope, attempt.locks_until
+            )
+        db.session.commit()
+        form.current_password.errors.append("The current password is not right.")
+        return render_template("auth/password.html", form=form), 422
+    lockout.succeeded(attempt)
+    accounts.change_password(member, form.new_password.data)
+    db.session.commit()
+    session["epoch"] = member.session_epoch
+    flash("Your password is changed. Any other session of yours has ended.", "success")
+    return redirect(url_for("shares.list_shares"))
 
 
 @bp.post("/sign-out")
@@ -195,7 +239,8 @@ def sign_in():
 def sign_out():
     """End the session, and every copy of its cookie: the cookie is signed, not stored, so
     sign-out moves the staff member's epoch on and older cookies stop being accepted."""
-    g.staff.session_epoch += 1
+    accounts.end_sessions(g.staff)
+    security_log.signed_out()
     db.session.commit()
     session.clear()
     flash("You are signed out.", "success")
@@ -224,21 +269,47 @@ CSP = (
 )
 
 
+#: Browser features no page of the desk uses, refused to it and to anything it could embed
+#: (only names Chromium knows: an unknown one is a console error on every page).
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+)
+
 SECURITY_HEADERS = (
     ("Content-Security-Policy", CSP),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "same-origin"),
     ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", PERMISSIONS_POLICY),
 )
+#: Browsers that saw the desk over HTTPS keep to HTTPS for a year.
+HSTS = "max-age=31536000"
 
 
 def security_headers(response):
-    """Only the app's own scripts and styles, no framing, no MIME sniffing (unless a view chose
-    its own)."""
+    """Only the app's own scripts and styles, no framing, no MIME sniffing, no unused browser
+    features; no copy in any cache of anything but static files (share codes, a token shown
+    once, the CSV of every share); HTTPS only, once seen over HTTPS. A view may choose its own.
+    """
     headers = response.headers
     for name, value in SECURITY_HEADERS:
         if name not in headers:
             headers.add(name, value)
+    if request.endpoint != "static" and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+    # is_secure: HTTPS here, or an X-Forwarded-Proto from a trusted proxy (TRUSTED_PROXIES).
+    if request.is_secure and "Strict-Transport-Security" not in headers:
+        headers["Strict-Transport-Security"] = HSTS
     return response
 
 

@@ -13,13 +13,13 @@ from flask import Flask, g
 from flask.cli import AppGroup, with_appcontext
 
 from . import accounts
-from .db import tallies
+from .db import tallies, writer_queue
 from .enums import Role
 from .extensions import db
 from .models import ApiToken, Staff
 
 tokens = AppGroup("tokens", help="Create, list and revoke API tokens.")
-staff = AppGroup("staff", help="Create and list staff accounts.")
+staff = AppGroup("staff", help="Create and list staff accounts, and set their passwords.")
 ROLE = click.Choice([role.value for role in Role])
 
 
@@ -34,6 +34,14 @@ def init_db_command():
     """Create the database or upgrade it to the latest migration (safe to run again)."""
     flask_migrate.upgrade()
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    if db.engine.dialect.name == "sqlite" and db.engine.url.database:
+        exposed = writer_queue.exposed_files(db.engine.url.database)
+        if exposed:
+            click.echo(
+                "Other users of this machine can read the database (password and token hashes,"
+                " every share code). Make it owner-only:\n  chmod go= " + " ".join(exposed),
+                err=True,
+            )
     if not db.session.scalar(sa.select(sa.func.count(Staff.id))):
         click.echo(
             "No staff account yet. Make the first one with:\n"
@@ -62,16 +70,16 @@ def create_token(name: str, role: str):
 
 @tokens.command("list")
 def list_tokens():
-    """List tokens: name, role, created, last used, revoked."""
+    """List tokens: name, role, created, by whom, last used, revoked."""
     rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.name)).all()
     if not rows:
         click.echo("No API tokens. Make one with: flask --app webapp tokens create NAME")
         return
-    click.echo(f"{'NAME':30} {'ROLE':7} {'CREATED':21} {'LAST USED':21} STATUS")
+    click.echo(f"{'NAME':30} {'ROLE':7} {'CREATED':21} {'CREATED BY':30} {'LAST USED':21} STATUS")
     for row in rows:
         click.echo(
             f"{row.name:30} {row.role.value:7} {_when(row.created_at):21} "
-            f"{_when(row.last_used_at):21} "
+            f"{row.created_by or '-':30} {_when(row.last_used_at):21} "
             f"{'revoked ' + _when(row.revoked_at) if row.revoked_at else 'active'}"
         )
 
@@ -103,6 +111,13 @@ def create_staff(email: str, role: str):
         raise click.BadParameter("must be an email address", param_hint="EMAIL")
     if Staff.by_email(email):
         raise click.ClickException(f"A staff account for {email} exists already.")
+    accounts.create_staff(email, Role(role), _read_password())
+    db.session.commit()
+    click.echo(f"Staff account {email} created ({role}).")
+
+
+def _read_password() -> str:
+    """A new password, asked for twice at a terminal, else one line of standard input."""
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
@@ -111,9 +126,25 @@ def create_staff(email: str, role: str):
         raise click.ClickException(
             f"The password must be at least {Staff.MIN_PASSWORD} characters."
         )
-    accounts.create_staff(email, Role(role), password)
+    return password
+
+
+@staff.command("set-password")
+@click.argument("email")
+@click.option(
+    "--must-change", is_flag=True, help="They choose their own password at their next sign-in."
+)
+def set_password(email: str, must_change: bool):
+    """Set the password of the account EMAIL (asked for, or read from standard input); every
+    session of theirs ends. For the admin who forgot theirs, too."""
+    _as_cli_actor()
+    member = Staff.by_email(email)
+    if member is None:
+        raise click.ClickException(f"No staff account for {Staff.normalise_email(email)}.")
+    accounts.reset_password(member, _read_password(), must_change=must_change)
     db.session.commit()
-    click.echo(f"Staff account {email} created ({role}).")
+    then = " They choose their own when they next sign in." if must_change else ""
+    click.echo(f"Password of {member.email} set; their sessions have ended.{then}")
 
 
 @staff.command("list")

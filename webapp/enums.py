@@ -117,8 +117,29 @@ class Role(enum.StrEnum):
 _ROLE_RANK = {role: rank for rank, role in enumerate(Role)}
 
 
+class AuditKind(enum.StrEnum):
+    """The Audit page's broad filter: what an event is about."""
+
+    SHARE = "share"
+    ACCOUNT = "account"
+    SECURITY = "security"
+
+    @property
+    def label(self) -> str:
+        return _AUDIT_KIND_LABELS[self]
+
+
+_AUDIT_KIND_LABELS = {
+    AuditKind.SHARE: "Share changes",
+    AuditKind.ACCOUNT: "Staff and token changes",
+    AuditKind.SECURITY: "Security events",
+}
+
+
 class AuditAction(enum.StrEnum):
-    """What an audit event records: a change to a share, or to a staff account or token."""
+    """What an audit event records: a change to a share, or to a staff account or token; or a
+    security event (who signed in or failed to, lock-outs, sign-outs, CSV exports, passwords
+    changed or reset)."""
 
     CREATE = "create"
     EDIT = "edit"
@@ -127,10 +148,25 @@ class AuditAction(enum.StrEnum):
     DELETE = "delete"
     STAFF = "staff"
     TOKEN = "token"
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    LOCK_OUT = "lock_out"
+    SIGN_OUT = "sign_out"
+    EXPORT = "export"
+    PASSWORD = "password"
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        """``sign_in_failed`` -> ``Sign in failed``."""
+        return self.value.replace("_", " ").capitalize()
+
+    @property
+    def kind(self) -> AuditKind:
+        if self in _SECURITY_ACTIONS:
+            return AuditKind.SECURITY
+        if self in (AuditAction.STAFF, AuditAction.TOKEN):
+            return AuditKind.ACCOUNT
+        return AuditKind.SHARE
 
 
 #: The actions of changes to shares: the events feed serves these, in commit order.
@@ -140,4 +176,14 @@ SHARE_ACTIONS = (
     AuditAction.CLAIM,
     AuditAction.EXPIRE,
     AuditAction.DELETE,
+)
+_SECURITY_ACTIONS = frozenset(
+    {
+        AuditAction.SIGN_IN,
+        AuditAction.SIGN_IN_FAILED,
+        AuditAction.LOCK_OUT,
+        AuditAction.SIGN_OUT,
+        AuditAction.EXPORT,
+        AuditAction.PASSWORD,
+    }
 )

@@ -353,6 +353,10 @@ class ApiToken(db.Model):
     # The API rate limit's current window (ratelimit): the requests counted in it, and its end.
     window_hits: Mapped[int] = mapped_column(default=0, server_default="0")
     window_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Who made it, as the audit trail names actors (a staff email, ``cli:USER``); and the
+    #: staff member, so that deactivating them can revoke what they made. Null: not recorded.
+    created_by: Mapped[str | None] = mapped_column(sa.String(300))
+    creator_id: Mapped[int | None] = mapped_column(index=True)
 
     PREFIX = "sd_"
 
@@ -378,10 +382,13 @@ class Staff(db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = enum_column(Role)
     is_active: Mapped[bool] = mapped_column(default=True)
-    # Moved on at sign-out: session cookies carry it, so older copies stop working.
+    # Moved on at sign-out, deactivation, a role or password change: session cookies carry it,
+    # so older copies stop working (accounts.end_sessions).
     session_epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when an admin resets the password: the member chooses their own before anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     MIN_PASSWORD = 12
 
@@ -402,7 +409,8 @@ class Staff(db.Model):
 
 
 class SignInFailure(db.Model):
-    """A failed sign-in, kept in the database so every app server sees the same count."""
+    """A failed sign-in, kept in the database so every app server sees the same count; counted
+    from before its password is checked (``lockout``), and removed if the password was right."""
 
     __tablename__ = "sign_in_failures"
 
@@ -410,6 +418,18 @@ class SignInFailure(db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), index=True)
     address: Mapped[str] = mapped_column(sa.String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SignInGate(db.Model):
+    """One row per client address that signs in: ``lockout`` locks it while it counts an attempt
+    from that address, so attempts from one address are counted one at a time, by every server.
+    """
+
+    __tablename__ = "sign_in_gates"
+
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    #: The last attempt from this address.
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(db.Model):

@@ -82,9 +82,12 @@ def remember(location: str, message: str) -> None:
 
 def done(location: str, message: str) -> Response:
     """Commit this form's change with its first answer, say what was done, and go on to
-    ``location`` (post/redirect/get); if the same form committed first meanwhile, its answer."""
-    remember(location, message)
+    ``location`` (post/redirect/get); if the same form committed first meanwhile, its answer.
+
+    That shows when this form's first answer is written (the other sending committed the same
+    key while this one waited for its turn to write) or at the commit: both are caught."""
     try:
+        remember(location, message)
         db.session.commit()
     except IntegrityError as error:
         return after_conflict(error)

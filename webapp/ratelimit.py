@@ -1,9 +1,11 @@
 """The API rate limit: a fixed window of hits per token, counted on the token's own row.
 
-Every API request finds its token and counts itself in one statement, an UPDATE ... RETURNING
-on ``api_tokens``, committed at once. Every worker and every app server behind a load balancer
-counts in that one row, concurrent requests can neither lose a hit nor both take the last one,
-and the count costs nothing beyond the token lookup it replaces.
+Every API request looks its token up (a read), and a live token's request counts itself in one
+statement, an UPDATE ... RETURNING on the token's row, committed at once. Every worker and every
+app server behind a load balancer counts in that one row, and concurrent requests can neither
+lose a hit nor both take the last one. A request with an unknown or revoked token stops at the
+read: it costs no write, so junk sent with any bearer token never queues for SQLite's one write
+lock (``db.writer_queue``) behind the real writes.
 """
 
 from __future__ import annotations
@@ -49,10 +51,13 @@ class Rate:
 _TOKENS = ApiToken.__table__
 _NOW = sa.bindparam("now", type_=UTCDateTime())
 _ENDED = sa.or_(_TOKENS.c.window_ends_at.is_(None), _TOKENS.c.window_ends_at <= _NOW)
-#: Built once, as every API request runs it. SET reads the row as it was, on every database.
+_LIVE = _TOKENS.c.revoked_at.is_(None)
+#: Built once, as every API request runs them.
+_FIND = sa.select(_TOKENS.c.id).where(_TOKENS.c.token_hash == sa.bindparam("hash"), _LIVE)
+#: SET reads the row as it was, on every database; a token revoked since _FIND matches nothing.
 _HIT = (
     sa.update(_TOKENS)
-    .where(_TOKENS.c.token_hash == sa.bindparam("hash"), _TOKENS.c.revoked_at.is_(None))
+    .where(_TOKENS.c.id == sa.bindparam("token_id"), _LIVE)
     .values(
         window_hits=sa.case((_ENDED, 1), else_=_TOKENS.c.window_hits + 1),
         window_ends_at=sa.case(
@@ -79,17 +84,19 @@ def init_app(app: Flask) -> None:
 
 
 def count_hit(plain_token: str) -> Row | None:
-    """Count this request against the live token with this value; None when there is none.
+    """Count this request against the live token with this value; None when there is none
+    (and then nothing was written).
 
     Returns the token's ``id, name, role, window_hits, window_ends_at`` after the count. Its own
     short transaction, on a connection that is back in the pool before the view takes one.
     """
-    now = utcnow()
-    ends = now + timedelta(seconds=current_app.extensions["api_rate"].seconds)
     with db.engine.begin() as connection:
-        return connection.execute(
-            _HIT, {"hash": ApiToken.hash(plain_token), "now": now, "ends": ends}
-        ).first()
+        token_id = connection.execute(_FIND, {"hash": ApiToken.hash(plain_token)}).scalar()
+        if token_id is None:
+            return None
+        now = utcnow()
+        ends = now + timedelta(seconds=current_app.extensions["api_rate"].seconds)
+        return connection.execute(_HIT, {"token_id": token_id, "now": now, "ends": ends}).first()
 
 
 def enforce(token: Row) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -17,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from . import clock, once, openapi, shares
+from . import clock, once, openapi, security_log, shares, spreadsheet
 from .auth import requires
 from .enums import Role, ShareStatus
 from .extensions import db
@@ -70,7 +71,9 @@ def list_results():
     form = _filter_form()
     response = Response(render_template("shares/_results.html", **_results_context(form)))
     # The address bar shows the full page's URL, so the view can be bookmarked and restored.
-    response.headers["HX-Push-Url"] = url_for("shares.list_shares", **request.args)
+    # The query as given (not through url_for, which reads keys such as _method as its own).
+    query = urlencode(list(request.args.items(multi=True)))
+    response.headers["HX-Push-Url"] = url_for("shares.list_shares") + (f"?{query}" if query else "")
     return response
 
 
@@ -89,6 +92,8 @@ def export_csv():
     form = _filter_form()
     if form.param_errors():
         abort(422)
+    security_log.exported(urlencode(form.active_args()))
+    db.session.commit()
     query = share_query(form, clock.now()).execution_options(yield_per=1000)
     columns = [
         "id",
@@ -120,7 +125,7 @@ def export_csv():
             record = share.to_dict()
             record["status"] = share.status(now).value
             record["meta"] = "\n".join(share.meta or [])
-            writer.writerow([_csv_cell(record[name]) for name in columns])
+            writer.writerow([_csv_cell(name, record[name]) for name in columns])
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -131,12 +136,17 @@ def export_csv():
     return Response(stream_with_context(rows()), mimetype="text/csv", headers=headers)
 
 
-def _csv_cell(value):
-    """A CSV cell that a spreadsheet will not run as a formula."""
+#: Written as they are: the server makes handles from letters, digits, "-" and "_", which hold
+#: no separator and no function call, so a handle in the CSV is the one the API shows.
+CSV_VERBATIM = frozenset({"handle"})
+
+
+def _csv_cell(name: str, value) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (``spreadsheet.inert``)."""
     if value is None:
         return ""
     text = str(value).lower() if isinstance(value, bool) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return text if name in CSV_VERBATIM else spreadsheet.inert(text)
 
 
 @bp.route("/shares/new", methods=["GET", "POST"])

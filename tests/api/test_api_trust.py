@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import sqlite3
 from datetime import timedelta
 
+import jsonschema_rs
 import pytest
 import sqlalchemy as sa
 
@@ -338,6 +340,72 @@ def test_unknown_and_revoked_tokens_are_refused_before_anything_is_counted(limit
     assert _window(limited, "gone")[0] == 1
 
 
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def statements_that_write(app, make_request) -> list[str]:
+    """The writing statements (INSERT, UPDATE, DELETE) that ``make_request()`` ran."""
+    seen: list[str] = []
+
+    def listen(_connection, _cursor, statement, _parameters, _context, _many):
+        if statement.lstrip().upper().startswith(WRITES):
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        make_request()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    return seen
+
+
+def test_an_unknown_or_revoked_token_costs_no_write(app, token, token_for):
+    revoked = token_for("agent")
+    with app.app_context():
+        gone = sa.update(ApiToken).where(ApiToken.name != "tests").values(revoked_at=utcnow())
+        db.session.execute(gone)
+        db.session.commit()
+    client = app.test_client()
+    junk = (
+        bearer("sd_" + "x" * 43),
+        bearer(revoked),
+        bearer(""),
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {},
+    )
+    for headers in junk:
+
+        def refused(headers=headers):
+            assert_json_error(client.get(URL, headers=headers), 401)
+
+        assert statements_that_write(app, refused) == [], headers
+    # The control: a live token's request is counted, in one UPDATE of its row.
+    counted = statements_that_write(app, lambda: client.get(URL, headers=bearer(token)))
+    assert [statement.split()[:2] for statement in counted] == [["UPDATE", "api_tokens"]]
+
+
+def test_junk_tokens_do_not_wait_for_the_write_lock(tmp_path):
+    """While another program holds SQLite's write lock, a request with a junk token is refused
+    at once (it used to queue for the lock, and then answer 503); a live token's must wait."""
+    path = tmp_path / "busy.sqlite3"
+    app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{path}", SQLITE_BUSY_TIMEOUT_MS=50)
+    live = factories.token(app, "live", Role.AGENT)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        client = app.test_client()
+        assert_json_error(client.get(URL, headers=bearer("sd_junk")), 401)
+        assert_json_error(client.get(URL, headers=bearer(live)), 503)
+        other.execute("ROLLBACK")
+        assert client.get(URL, headers=bearer(live)).status_code == 200
+    finally:
+        other.close()
+        with app.app_context():
+            db.engine.dispose()
+
+
 def test_pages_carry_no_rate_limit_headers(client):
     response = client.get("/sign-in")
     assert response.status_code == 200
@@ -639,6 +707,26 @@ def test_document_digit_strings_match_what_the_api_accepts(document):
     assert quantity.search("1") and quantity.search("01") and not quantity.search("2")
     period = digits(create["period"])
     assert period.search("0") and period.search("36500") and not period.search("36501")
+
+
+@pytest.mark.parametrize(
+    ("text", "blank"),
+    [("\x1f", True), ("\x1c \x85", True), ("\u3000\t", True), (" ", True), ("\ufeff", False)],
+)
+def test_document_calls_blank_what_the_api_calls_blank(document, client, token, text, blank):
+    """A required text field blank after trimming (str.strip()) is missing, and the document
+    says so as a JSON Schema validator reads it (whose \\s lacks U+001F, which a fuzzer sent
+    as a valid profile id, and has U+FEFF, which strip() keeps)."""
+    required = document["components"]["schemas"]["ShareCreate"]["properties"]["profile_id"]
+    assert jsonschema_rs.validator_for(required).is_valid(text) is not blank
+    response = client.post(URL, json={**BODY, "profile_id": text}, headers=bearer(token))
+    if blank:
+        assert response.status_code == 422
+        assert response.get_json()["errors"] == {
+            "profile_id": ["The profile id field is required."]
+        }
+    else:
+        assert response.status_code == 201
 
 
 def test_document_without_a_token_is_401(app):

@@ -176,6 +176,14 @@ def test_claims_sort_with_ties_broken_by_id_in_the_same_direction(app, api, open
             {"page[size]": "101"},
             {"page[size]": ["The page size parameter must be between 1 and 100."]},
         ),
+        (
+            {"filter[profile_id]": ["c-1", "c-2"]},
+            {
+                "filter[profile_id]": [
+                    "The filter profile id parameter must be given once, not 2 times."
+                ]
+            },
+        ),
     ],
 )
 def test_bad_claims_list_parameters_are_a_422_naming_them(api, params, errors):

@@ -168,6 +168,10 @@ def test_staff_and_token_administration_is_not_in_the_feed(app, api, client):
             {"filter[profile_id]": "x"},
             {"filter[profile_id]": ["The filter profile id parameter is not a known filter."]},
         ),
+        (
+            {"page[after]": ["10", "20"]},
+            {"page[after]": ["The page after parameter must be given once, not 2 times."]},
+        ),
     ],
 )
 def test_bad_feed_parameters_are_a_422_naming_them(api, params, errors):

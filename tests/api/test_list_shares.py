@@ -220,6 +220,11 @@ SIZE_RANGE = "The page size parameter must be between 1 and 100."
 SIZE_INT = "The page size parameter must be an integer."
 NUMBER_RANGE = "The page number parameter must be between 1 and 1000000000."
 NUMBER_INT = "The page number parameter must be an integer."
+UNKNOWN_X = "The filter x parameter is not a known filter."
+
+
+def twice(name: str, times: int) -> str:
+    return f"The {name} parameter must be given once, not {times} times."
 
 
 @pytest.mark.parametrize(
@@ -729,10 +734,11 @@ def test_several_bad_parameters_are_all_named(app, api):
         ("filter[period_type]=DAYS", 422, {"filter[period_type]"}),
         ("sort=%00", 422, {"sort"}),
         ("sort=-__class__", 422, {"sort"}),
-        ("sort=id&sort=bogus", 200, None),
         ("page[number]=1000000000&page[size]=100", 200, None),
-        ("page[number]=2&page[number]=x", 200, None),
-        ("filter[status]=active&filter[status]=nope", 200, None),
+        # Given twice: which value counts would be a guess (contract, List).
+        ("sort=id&sort=bogus", 422, {"sort"}),
+        ("page[number]=2&page[number]=x", 422, {"page[number]"}),
+        ("filter[status]=active&filter[status]=nope", 422, {"filter[status]"}),
     ],
 )
 def test_odd_query_strings_never_500(app, api, query, status, error_keys):
@@ -748,6 +754,32 @@ def test_odd_query_strings_never_500(app, api, query, status, error_keys):
     else:
         assert set(body["errors"]) == error_keys
         assert body["message"] == body["errors"][next(iter(error_keys))][0]
+    assert factories.share_count(app) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        ("page[size]=&page[size]=junk", {"page[size]": [twice("page size", 2)]}),
+        ("page[size]=10&page[size]=20", {"page[size]": [twice("page size", 2)]}),
+        ("page[size]=10&page[size]=10", {"page[size]": [twice("page size", 2)]}),
+        ("sort=id&sort=-id&sort=id", {"sort": [twice("sort", 3)]}),
+        (
+            "filter[profile_id]=a&filter[profile_id]=b&page[number]=1&page[number]=2",
+            {
+                "filter[profile_id]": [twice("filter profile id", 2)],
+                "page[number]": [twice("page number", 2)],
+            },
+        ),
+        ("page[size]=x&page[size]=5", {"page[size]": [SIZE_INT, twice("page size", 2)]}),
+        ("filter[x]=1&filter[x]=2", {"filter[x]": [UNKNOWN_X, twice("filter x", 2)]}),
+        ("utm_source=a&utm_source=b", {"utm_source": [twice("utm source", 2)]}),
+    ],
+)
+def test_a_parameter_given_twice_is_422_naming_it(app, api, query, errors):
+    factories.share(app)
+
+    assert_invalid(api.get(f"{URL}?{query}"), errors)
     assert factories.share_count(app) == 1
 
 

@@ -97,6 +97,8 @@ def test_every_other_page_passes_axe(page: Page, seeded, console_errors):
         "/admin/staff",
         "/admin/tokens",
         "/admin/audit",
+        "/admin/audit?kind=security",
+        "/account/password",
         "/docs/api",
         "/shares/999999",
     ):
@@ -122,6 +124,7 @@ def test_pages_are_readable_at_360px_without_sideways_scrolling(page: Page, seed
         "/admin/staff",
         "/admin/tokens",
         "/admin/audit",
+        "/account/password",
         "/docs/api",
     ):
         page.goto(path)
@@ -152,3 +155,28 @@ def test_sign_in_and_forbidden_pages_pass_axe(browser, base_url, live_app):
     expect(page.get_by_role("link", name="Back to the shares")).to_be_visible()
     assert_accessible(page)
     context.close()
+
+
+def test_the_staff_page_with_every_form_of_a_row_passes_axe(page: Page, live_app):
+    """Another admin who made a live token: their row carries the role, deactivate (with the
+    offer to revoke the token) and temporary-password forms, and still fits 360 px."""
+    import secrets
+
+    from webapp import accounts
+    from webapp.enums import Role
+    from webapp.extensions import db
+    from webapp.models import Staff
+
+    email = f"maker-{secrets.token_hex(3)}@example.com"
+    member_id = factories.staff(live_app, email, "admin")
+    with live_app.app_context():
+        accounts.issue_token(f"made-by-{email}", Role.AGENT, db.session.get(Staff, member_id))
+        db.session.commit()
+    page.goto("/admin/staff")
+    expect(page.get_by_label(f"Temporary password for {email}")).to_be_visible()
+    expect(page.get_by_role("checkbox", name=f"made-by-{email}")).to_be_checked()
+    assert_accessible(page)
+    page.set_viewport_size({"width": 360, "height": 740})
+    # The row's visually hidden labels must stay inside the table's own scrolling box.
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the staff page scrolls sideways by {overflow}px at 360px"

@@ -27,9 +27,13 @@ SEEDED_SHARES = 20
 MAX_EXAMPLES = 400
 #: Requests each operation's test must send (400 examples give 400 to 600 of them).
 MIN_REQUESTS = 300
+#: Of them, with an id past what an id column holds.
+MIN_BEYOND_RANGE = 10
 
 #: Status codes seen per operation.
 calls: dict[str, Counter] = defaultdict(Counter)
+#: Status codes of the requests whose id was past what an id column holds.
+beyond: Counter = Counter()
 
 
 def _fuzz_app():
@@ -84,12 +88,23 @@ schema = schemathesis.openapi.from_wsgi("/api/v3/openapi.json", APP, headers=AUT
 schema.config.update(headers=AUTH)
 
 
+#: Past the largest id an id column holds: PostgreSQL's INTEGER's (2**31 - 1) and SQLite's.
+PAST_POSTGRESQL, PAST_SQLITE = 2**31, 2**63
+
+
 @schema.hook
 def map_path_parameters(context, path_parameters):
-    # Most ids land on a seeded share; the rest still meet the 404 path.
+    # Most ids land on a seeded share; one in eight goes past SQLite's 64-bit range and one in
+    # eight past PostgreSQL's 32-bit ids (each must be a 404 like any missing share); the rest
+    # still meet the 404 path.
     value = (path_parameters or {}).get("id")
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        path_parameters["id"] = (value - 1) % (SEEDED_SHARES + 5) + 1
+        if value % 8 == 0:
+            path_parameters["id"] = PAST_SQLITE + value
+        elif value % 8 == 4:
+            path_parameters["id"] = PAST_POSTGRESQL + value
+        else:
+            path_parameters["id"] = (value - 1) % (SEEDED_SHARES + 5) + 1
     return path_parameters
 
 
@@ -100,7 +115,8 @@ def map_case(context, case):
     if not (positive and case.operation.path.endswith("/claim")):
         return case
     share_id, body = case.path_parameters.get("id"), case.body
-    if isinstance(share_id, int) and isinstance(body, dict) and isinstance(body.get("code"), str):
+    known = isinstance(share_id, int) and share_id < PAST_POSTGRESQL
+    if known and isinstance(body, dict) and isinstance(body.get("code"), str):
         with APP.app_context():
             share = db.session.get(Share, share_id)
             if share is not None and len(body["code"]) % 2 == 0:
@@ -154,6 +170,9 @@ def validate(case):
     else:
         response = case.call_and_validate(headers=AUTH)
     calls[case.operation.label][response.status_code] += 1
+    share_id = (case.path_parameters or {}).get("id")
+    if isinstance(share_id, int) and share_id >= PAST_POSTGRESQL:
+        beyond[response.status_code] += 1
 
 
 FUZZ_TESTS = {"test_api_conforms", "test_delete_conforms"}
@@ -167,9 +186,13 @@ def enough_requests(request):
         yield
         return
     sent_before = sum(sum(statuses.values()) for statuses in calls.values())
+    beyond_before = beyond.copy()
     yield
     sent = sum(sum(statuses.values()) for statuses in calls.values()) - sent_before
     assert sent >= MIN_REQUESTS, f"only {sent} generated requests"
+    if "{id}" in request.node.name:
+        # Ids past an id column's range were sent, and each found nothing (never a 5xx).
+        assert (beyond - beyond_before)[404] >= MIN_BEYOND_RANGE, beyond - beyond_before
 
 
 @schema.exclude(method="DELETE").parametrize()

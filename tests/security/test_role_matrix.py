@@ -15,6 +15,7 @@ import pytest
 from tests import factories
 from tests.conftest import make_app, signed_in
 from tests.database import unreachable_url
+from tests.factories import STAFF_PASSWORD
 from tests.pages import csrf_token
 from tests.security.helpers import SECURED, SHARE_CODE, fingerprint
 from webapp import create_app
@@ -60,6 +61,11 @@ EDIT = {"code": SHARE_CODE, "period": "3", "period_type": "days"}
 CLAIM = {"profile_id": "claimer-1", "code": SHARE_CODE}
 CHECK = {"check-profile_id": "claimer-1", "check-code": SHARE_CODE}
 NEW_STAFF = {"email": "new.staff@example.com", "role": "agent", "password": "a long password!"}
+NEW_PASSWORD = {
+    "current_password": STAFF_PASSWORD,
+    "new_password": "another long password",
+    "confirm": "another long password",
+}
 JSON = "application/json"
 V, AG, AD = Role.VIEWER, Role.AGENT, Role.ADMIN
 
@@ -93,10 +99,15 @@ CASES = [
     Case("POST", "/shares/<int:share_id>/delete", "shares.delete_share", AD, 302, {}, True,
          "/shares"),
     Case("POST", "/sign-out", "auth.sign_out", V, 302, {}, location="/sign-in"),
+    Case("GET", "/account/password", "auth.change_password", V, 200),
+    Case("POST", "/account/password", "auth.change_password", V, 302, NEW_PASSWORD, True,
+         "/shares"),
     Case("GET", "/admin/staff", "admin.staff", AD, 200),
     Case("POST", "/admin/staff", "admin.staff", AD, 302, NEW_STAFF, True, "/admin/staff"),
     Case("POST", "/admin/staff/<int:staff_id>", "admin.update_staff", AD, 302, {"role": "agent"},
          True, "/admin/staff"),
+    Case("POST", "/admin/staff/<int:staff_id>/password", "admin.reset_password", AD, 302,
+         {"password": "a temporary password"}, True, "/admin/staff"),
     Case("GET", "/admin/tokens", "admin.tokens", AD, 200),
     Case("POST", "/admin/tokens", "admin.tokens", AD, 200, {"name": "made", "role": "viewer"},
          True),

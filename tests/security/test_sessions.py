@@ -236,6 +236,91 @@ def test_a_copied_cookie_stops_working_after_sign_out(app, client_as):
     assert sign_in_target(response) == "/shares"
 
 
+def member_id_of(client) -> int:
+    return session_of(client)["staff_id"]
+
+
+def admin_posts(app, client, path: str, **data):
+    return client.post(path, data={"csrf_token": csrf_token(client), **data})
+
+
+def test_a_deactivated_member_stays_signed_out_when_reactivated(app, client, client_as):
+    """Deactivation ends their sessions for good: a reactivation revives none of them."""
+    member = client_as("agent")
+    member_id = member_id_of(member)
+    assert member.get("/shares").status_code == 200
+    response = admin_posts(app, client, f"/admin/staff/{member_id}", active="0")
+    assert response.status_code == 302
+    page = client.get("/admin/staff").get_data(as_text=True)
+    assert "deactivated; their sessions have ended." in page
+    assert admin_posts(app, client, f"/admin/staff/{member_id}", active="1").status_code == 302
+    response = member.get("/shares")
+    assert response.status_code == 302
+    assert sign_in_target(response) == "/shares"
+    # Signing in again works, as it should for an active account.
+    email = staff_row_by_id(app, member_id).email
+    assert sign_in(app.test_client(), email, STAFF_PASSWORD).status_code == 302
+
+
+def staff_row_by_id(app, member_id: int) -> Staff:
+    with app.app_context():
+        member = db.session.get(Staff, member_id)
+        db.session.expunge(member)
+        return member
+
+
+@pytest.mark.parametrize(("before", "after"), [("agent", "viewer"), ("viewer", "admin")])
+def test_a_role_change_ends_the_members_sessions(app, client, client_as, before, after):
+    """Down or up: they sign in again, as what they now are."""
+    member = client_as(before)
+    member_id = member_id_of(member)
+    copy = app.test_client()
+    cookie = member.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    copy.set_cookie(cookie.key, cookie.value)
+    assert admin_posts(app, client, f"/admin/staff/{member_id}", role=after).status_code == 302
+    assert "sign in again" in client.get("/admin/staff").get_data(as_text=True)
+    for browser in (member, copy):
+        response = browser.get("/shares")
+        assert response.status_code == 302
+        assert sign_in_target(response) == "/shares"
+    assert staff_row_by_id(app, member_id).role.value == after
+    # Setting the same role again changes nothing and ends nothing.
+    fresh = app.test_client()
+    assert sign_in(fresh, staff_row_by_id(app, member_id).email, STAFF_PASSWORD).status_code == 302
+    assert admin_posts(app, client, f"/admin/staff/{member_id}", role=after).status_code == 302
+    assert f"is {after.capitalize()} already." in client.get("/admin/staff").get_data(as_text=True)
+    assert fresh.get("/shares").status_code == 200
+
+
+def test_a_session_in_constant_use_ends_after_twelve_hours(app, client_as):
+    client = client_as("viewer")
+    with client.session_transaction() as session:
+        session["started"] = int(time.time()) - 12 * 3600 + 120
+    assert client.get("/shares").status_code == 200  # kept alive: seen just now
+    with client.session_transaction() as session:
+        session["started"] = int(time.time()) - 12 * 3600 - 60
+    response = client.get("/shares")
+    assert response.status_code == 302
+    assert sign_in_target(response) == "/shares"
+    assert "staff_id" not in session_of(client)
+    page = client.get(location(response)).get_data(as_text=True)
+    assert "Sessions last 12 hours at most. Please sign in again." in page
+
+
+def test_the_session_lifetime_comes_from_the_config_and_starts_at_sign_in(app_with):
+    app = app_with(SESSION_MAX_HOURS=1)
+    factories.staff(app, EMAIL, "viewer")
+    client = app.test_client()
+    assert sign_in(client, EMAIL, STAFF_PASSWORD).status_code == 302
+    assert abs(session_of(client)["started"] - time.time()) < 5
+    with client.session_transaction() as session:
+        session["started"] -= 3600 + 60
+    response = client.get("/shares")
+    assert response.status_code == 302
+    page = client.get(location(response)).get_data(as_text=True)
+    assert "Sessions last 1 hour at most. Please sign in again." in page
+
+
 def test_lock_out_counts_the_forwarded_address_only_behind_trusted_proxies(tmp_path):
     """With TRUSTED_PROXIES set, the client address comes from X-Forwarded-For."""
     app = make_app(tmp_path, TRUSTED_PROXIES=1)
@@ -281,22 +366,39 @@ def locked_message(minutes: int) -> str:
     return f"Too many failed sign-ins. Try again in {minutes} {unit}."
 
 
-def test_five_failures_for_one_email_lock_it_even_with_the_right_password(app, anon_client):
+def test_five_failures_for_one_email_from_one_address_lock_it_even_with_the_right_password(
+    app, anon_client
+):
     factories.staff(app, EMAIL, "admin")
-    # From five addresses, so only the per-email count can trip.
     for n in range(5):
-        response = sign_in(anon_client, EMAIL, f"guess {n}", address=f"10.0.0.{n}")
+        response = sign_in(anon_client, EMAIL, f"guess {n}", address="10.0.0.1")
         assert response.status_code == 422
         assert error_text(response) == NOT_RIGHT
-    response = sign_in(anon_client, EMAIL, STAFF_PASSWORD, address="10.0.1.1")
+    response = sign_in(anon_client, EMAIL, STAFF_PASSWORD, address="10.0.0.1")
     assert response.status_code == 429
     assert error_text(response) == locked_message(15)
+    assert 14 * 60 < int(response.headers["Retry-After"]) <= 15 * 60
     assert "staff_id" not in session_of(anon_client)
     assert staff_row(app, EMAIL).last_sign_in_at is None
     assert len(failures(app)) == 5
     # Other accounts are not affected.
     factories.staff(app, "bob@example.com", "viewer")
-    assert sign_in(app.test_client(), "bob@example.com", STAFF_PASSWORD).status_code == 302
+    bob = sign_in(app.test_client(), "bob@example.com", STAFF_PASSWORD, address="10.0.0.1")
+    assert bob.status_code == 302
+
+
+def test_a_stranger_cannot_keep_an_admin_out(app, anon_client):
+    """Failures for an admin's email from elsewhere (one address or many) lock only those
+    addresses: the admin still signs in from their own."""
+    factories.staff(app, EMAIL, "admin")
+    for n in range(5):
+        sign_in(anon_client, EMAIL, f"guess {n}", address="203.0.113.66")
+    for n in range(10):
+        sign_in(anon_client, EMAIL, f"guess {n}", address=f"198.51.100.{n}")
+    assert sign_in(anon_client, EMAIL, STAFF_PASSWORD, address="203.0.113.66").status_code == 429
+    admin = app.test_client()
+    assert sign_in(admin, EMAIL, STAFF_PASSWORD, address="192.0.2.1").status_code == 302
+    assert session_of(admin)["staff_id"]
 
 
 def test_four_failures_do_not_lock(app, anon_client):
@@ -306,12 +408,14 @@ def test_four_failures_do_not_lock(app, anon_client):
     assert sign_in(anon_client, EMAIL, STAFF_PASSWORD).status_code == 302
 
 
-def test_five_failures_from_one_address_lock_that_address(app, anon_client):
+def test_twenty_failures_from_one_address_lock_that_address(app, anon_client):
+    """Whatever emails they name: the address-wide limit, larger than the per-email one."""
     factories.staff(app, EMAIL, "admin")
-    for n in range(5):
+    assert app.config["SIGN_IN_MAX_ADDRESS_FAILURES"] == 20
+    for n in range(20):
         response = sign_in(anon_client, f"guess{n}@example.com", "guess", address="10.0.0.7")
         assert response.status_code == 422
-    assert failures(app) == [(f"guess{n}@example.com", "10.0.0.7") for n in range(5)]
+    assert failures(app) == [(f"guess{n}@example.com", "10.0.0.7") for n in range(20)]
     response = sign_in(anon_client, EMAIL, STAFF_PASSWORD, address="10.0.0.7")
     assert response.status_code == 429
     assert error_text(response) == locked_message(15)
@@ -435,6 +539,11 @@ def assert_security_headers(response) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Frame-Options"] == "DENY"
+    policy = dict(
+        part.strip().split("=", 1) for part in response.headers["Permissions-Policy"].split(",")
+    )
+    assert {"camera", "microphone", "geolocation", "payment", "usb"} <= set(policy)
+    assert set(policy.values()) == {"()"}
 
 
 @pytest.mark.parametrize(
@@ -467,6 +576,59 @@ def test_security_headers_on_every_kind_of_response(
     response = client.open(path, method=method, headers=headers, json=json)
     assert response.status_code == status
     assert_security_headers(response)
+    # No cache keeps a copy of anything but the static files.
+    if path.startswith("/static/"):
+        assert "no-store" not in response.headers.get("Cache-Control", "")
+    else:
+        assert response.headers["Cache-Control"] == "no-store"
+    # Plain HTTP here: no HSTS (a browser would ignore it, and it would break a dev server).
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_the_pages_that_hold_secrets_are_never_cached(app, client, token):
+    """A token shown once, the CSV of every share and code, a share's page, the API."""
+    share_id = factories.share(app, **SECURED)
+    made = client.post(
+        "/admin/tokens", data={"csrf_token": csrf_token(client), "name": "t", "role": "agent"}
+    )
+    assert 'id="new-token"' in made.get_data(as_text=True)
+    responses = {
+        "new token": made,
+        "csv": client.get("/shares/export.csv"),
+        "share page": client.get(f"/shares/{share_id}"),
+        "api share": client.get(
+            f"/api/v3/shares/{share_id}", headers={"Authorization": f"Bearer {token}"}
+        ),
+        "results fragment": client.get("/shares/results", headers={"HX-Request": "true"}),
+    }
+    for name, response in responses.items():
+        assert response.status_code == 200, name
+        assert response.headers["Cache-Control"] == "no-store", name
+
+
+@pytest.mark.parametrize(
+    ("config", "request_kwargs", "hsts"),
+    [
+        ({}, {"base_url": "https://localhost"}, True),
+        ({}, {"base_url": "http://localhost"}, False),
+        # A client's own X-Forwarded-Proto is not trusted ...
+        ({}, {"headers": {"X-Forwarded-Proto": "https"}}, False),
+        # ... a trusted proxy's is.
+        ({"TRUSTED_PROXIES": 1}, {"headers": {"X-Forwarded-Proto": "https"}}, True),
+        ({"TRUSTED_PROXIES": 1}, {"headers": {"X-Forwarded-Proto": "http"}}, False),
+    ],
+)
+def test_hsts_only_over_https_or_behind_a_trusted_proxy_that_says_so(
+    app_with, config, request_kwargs, hsts
+):
+    app = app_with(**config)
+    for path in ("/sign-in", "/static/css/app.css", "/api/v3/shares"):
+        response = app.test_client().get(path, **request_kwargs)
+        assert response.status_code in (200, 401), path
+        if hsts:
+            assert response.headers["Strict-Transport-Security"] == "max-age=31536000", path
+        else:
+            assert "Strict-Transport-Security" not in response.headers, path
 
 
 class PageAudit(HTMLParser):

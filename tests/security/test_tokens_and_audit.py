@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -131,6 +131,83 @@ def test_the_token_list_shows_name_role_created_and_last_use(app, client):
     row = row_html()
     assert f"<td>{to_utc_z(used)}</td>" in row
     assert "<td>never</td>" not in row
+
+
+def token_cells(client, name: str) -> list[str]:
+    """The cells of a token's row on the tokens page."""
+    page = client.get("/admin/tokens").get_data(as_text=True)
+    match = re.search(rf"<tr>\s*<td>{re.escape(name)}</td>(.*?)</tr>", page, re.S)
+    assert match, f"no row for {name}"
+    return [cell.strip() for cell in re.findall(r"<td>(.*?)</td>", match[1], re.S)]
+
+
+def test_the_token_list_shows_who_made_each_token_beside_its_last_use(app, client):
+    admin = staff_email(app, client)
+    create_token_in_browser(client, "web-made", "viewer")
+    result = app.test_cli_runner().invoke(args=["tokens", "create", "cli-made"])
+    assert result.exit_code == 0, result.output
+    factories.token(app, "made-before", Role.AGENT)  # as a token made before creators counted
+
+    web, cli, older = (token_cells(client, n) for n in ("web-made", "cli-made", "made-before"))
+    # Role, created, created by, last used, status.
+    assert web[2:4] == [admin, "never"]
+    assert cli[2:4] == [CLI_ACTOR, "never"]
+    assert older[2:4] == ["not recorded", "never"]
+    assert token_row(app, "web-made").creator_id == staff_id_of(client)
+    assert token_row(app, "cli-made").creator_id is None
+    listing = app.test_cli_runner().invoke(args=["tokens", "list"]).output
+    assert re.search(rf"web-made\s+viewer\s+\S+ \S+\s+{re.escape(admin)}\s", listing)
+    assert "CREATED BY" in listing
+
+
+def staff_id_of(client) -> int:
+    with client.session_transaction() as session:
+        return session["staff_id"]
+
+
+def test_deactivating_an_admin_offers_to_revoke_the_tokens_they_made(app, client, client_as):
+    other = client_as("admin")
+    other_id = staff_id_of(other)
+    _, first = create_token_in_browser(other, "first-script", "agent")
+    _, second = create_token_in_browser(other, "second-script", "viewer")
+    create_token_in_browser(client, "mine", "viewer")
+    page = client.get("/admin/staff").get_data(as_text=True)
+    offer = re.findall(
+        r'<input type="checkbox" name="revoke_tokens" value="1" checked>\s*([^<]*)<', page
+    )
+    assert [" ".join(text.split()) for text in offer] == [
+        "and revoke the API tokens they made: first-script, second-script"
+    ]
+    mark = last_event_id(app)
+
+    response = post(client, f"/admin/staff/{other_id}", active="0", revoke_tokens="1")
+
+    assert response.status_code == 302
+    assert (
+        "deactivated; their sessions have ended. The API tokens they made are revoked: "
+        "first-script, second-script." in client.get("/admin/staff").get_data(as_text=True)
+    )
+    api = app.test_client()
+    for plain in (first, second):
+        assert api.get("/api/v3/shares", headers=bearer(plain)).status_code == 401
+    assert token_row(app, "mine").revoked_at is None
+    events = events_after(app, mark)
+    assert [e["action"] for e in events] == ["staff", "token", "token"]
+    assert [e["changes"]["name"][0] for e in events[1:]] == ["first-script", "second-script"]
+    # Revoked tokens are no longer offered; the page marks their maker as deactivated.
+    assert 'name="revoke_tokens"' not in client.get("/admin/staff").get_data(as_text=True)
+    assert token_cells(client, "first-script")[2].endswith("(deactivated)")
+
+
+def test_deactivating_without_the_offer_keeps_the_tokens_and_says_so(app, client, client_as):
+    other = client_as("admin")
+    _, plain = create_token_in_browser(other, "keeps-running", "agent")
+    response = post(client, f"/admin/staff/{staff_id_of(other)}", active="0")
+    assert response.status_code == 302
+    assert "The API tokens they made still work: keeps-running." in client.get(
+        "/admin/staff"
+    ).get_data(as_text=True)
+    assert app.test_client().get("/api/v3/shares", headers=bearer(plain)).status_code == 200
 
 
 def test_a_token_name_is_never_reused(app, client):
@@ -571,12 +648,33 @@ def test_the_audit_page_filters_by_actor_action_and_dates(app, client, agent):
 
 @pytest.mark.parametrize(
     ("query", "message"),
-    [("since=yesterday", "Not a valid date value."), ("action=drop", "Not a valid choice.")],
+    [
+        ("since=yesterday", "Not a valid date value."),
+        ("action=drop", "Not a valid choice."),
+        ("page=99999999999999999999999", "The page field must be an integer."),
+        ("page=0", "The page field must be between 1 and 1000000000."),
+        ("page=-1", "The page field must be an integer."),
+        ("page=2&page=3", "The page parameter must be given once, not 2 times."),
+        ("actor=a&actor=b", "The actor parameter must be given once, not 2 times."),
+    ],
 )
 def test_a_bad_audit_filter_is_422_with_the_reason(client, query, message):
     response = client.get(f"/admin/audit?{query}")
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
+
+
+def test_audit_page_links_keep_only_the_filters(app, client):
+    """Other parameters (even url_for's own, such as ``_method``) are not carried into links."""
+    bulk_shares(app, 55, "bulk@example.com")
+    response = client.get("/admin/audit?actor=bulk%40example.com&_method=DELETE&_anchor=x")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'href="/admin/audit?page=2&amp;actor=bulk@example.com" rel="next"' in page
+    # The last page a number can name is simply empty.
+    beyond = client.get("/admin/audit?page=1000000000")
+    assert beyond.status_code == 200
+    assert audit_rows(beyond) == []
 
 
 # --- staff and token changes are audited ---------------------------------------------------
@@ -665,8 +763,72 @@ def test_using_a_token_is_not_a_change(app, token):
     assert events_after(app, mark) == []
 
 
-def test_signing_in_is_not_a_change(app):
+def test_signing_in_is_a_security_event_not_a_change(app):
+    """A sign-in is recorded (issue 17), as itself: no staff change is written for it."""
     factories.staff(app, "quiet@example.com", "viewer")
     mark = last_event_id(app)
     assert sign_in(app.test_client(), "quiet@example.com", STAFF_PASSWORD).status_code == 302
-    assert events_after(app, mark) == []
+    assert events_after(app, mark) == [
+        {"action": "sign_in", "actor": "quiet@example.com", "share_id": None,
+         "share_handle": None, "changes": {"address": [None, "127.0.0.1"]}},
+    ]  # fmt: skip
+
+
+# --- security events -----------------------------------------------------------------------
+
+
+def test_sign_ins_failures_lock_outs_sign_outs_and_exports_are_in_the_trail(app, client):
+    factories.staff(app, "ann@example.com", "viewer")
+    mark = last_event_id(app)
+    stranger = app.test_client()
+    for n in range(5):
+        assert (
+            sign_in(stranger, "ann@example.com", f"guess {n}", address="203.0.113.9").status_code
+            == 422
+        )
+    # Locked: refused before any check, and not recorded again for every knock.
+    assert (
+        sign_in(stranger, "ann@example.com", STAFF_PASSWORD, address="203.0.113.9").status_code
+        == 429
+    )
+    ann = app.test_client()
+    assert sign_in(ann, "ann@example.com", STAFF_PASSWORD, address="192.0.2.7").status_code == 302
+    assert ann.get("/shares/export.csv?filter%5Bstatus%5D=active").status_code == 200
+    assert ann.post("/sign-out", data={"csrf_token": csrf_token(ann)}).status_code == 302
+
+    events = events_after(app, mark)
+    assert [(e["action"], e["actor"]) for e in events] == [
+        *[("sign_in_failed", "ann@example.com")] * 5,
+        ("lock_out", "ann@example.com"),
+        ("sign_in", "ann@example.com"),
+        ("export", "ann@example.com"),
+        ("sign_out", "ann@example.com"),
+    ]
+    assert events[0]["changes"] == {"address": [None, "203.0.113.9"]}
+    lock = events[5]["changes"]
+    assert lock["address"] == [None, "203.0.113.9"]
+    assert lock["locked"] == [None, "this email from this address"]
+    until = datetime.fromisoformat(lock["until"][1])
+    assert timedelta(minutes=14) < until - datetime.now(UTC) <= timedelta(minutes=15)
+    assert events[6]["changes"] == {"address": [None, "192.0.2.7"]}
+    assert events[7]["changes"] == {"filters": [None, "filter%5Bstatus%5D=active"]}
+    assert events[8]["changes"] == {}
+    assert all(e["share_id"] is None for e in events)
+    # Nothing secret in them: no password tried, no token.
+    assert "guess" not in str(events) and STAFF_PASSWORD not in str(events)
+
+
+def test_the_audit_page_shows_security_events_on_their_own(app, client):
+    factories.share(app)
+    sign_in(app.test_client(), "nobody@example.com", "guess")
+    security = audit_rows(client.get("/admin/audit?kind=security"))
+    assert len(security) == 1
+    assert "<td>sign_in_failed</td>" in security[0] and "<td>nobody@example.com</td>" in security[0]
+    shares = audit_rows(client.get("/admin/audit?kind=share"))
+    assert len(shares) == 1 and "<td>create</td>" in shares[0]
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert '<option value="security">Security events</option>' in page
+    assert '<option value="sign_in_failed">sign_in_failed</option>' in page
+    response = client.get("/admin/audit?kind=everything")
+    assert response.status_code == 422
+    assert "Not a valid choice." in response.get_data(as_text=True)

@@ -16,7 +16,7 @@ from tests.conftest import TEST_SECRET, table_names
 from webapp import create_app
 from webapp.db import tallies
 from webapp.extensions import db
-from webapp.models import ApiToken, AuditEvent, IdempotencyKey, Share, create_tables
+from webapp.models import ApiToken, AuditEvent, IdempotencyKey, Share, Staff, create_tables
 
 MODEL_TABLES = frozenset(db.metadata.tables)
 #: The revision that brought the share tallies and their triggers.
@@ -170,6 +170,60 @@ def test_a_database_of_the_previous_revision_keeps_its_data_when_upgraded(bare_a
     with bare_app.app_context():
         stored_token = db.session.scalar(sa.select(ApiToken))
         assert stored_token.window_hits == 1 and stored_token.last_used_at is not None
+
+
+def test_tokens_made_before_their_creators_were_recorded_get_them_from_the_audit_trail(
+    bare_app,
+):
+    """Upgrading a database of the previous release: each token's creator is read from the
+    audit event that created it; a token with no such event stays 'not recorded'."""
+    with bare_app.app_context():
+        script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+        previous = script.get_revision(script.get_current_head()).down_revision
+    assert run(bare_app, "db", "upgrade", previous).exit_code == 0
+    at = "'2026-11-28 23:00:00'"
+    events = [
+        ("boss@example.com", {"name": [None, "web-made"], "role": [None, "agent"]}),
+        ("cli:root", {"name": [None, "cli-made"]}),
+        # A revocation by someone else names the token too: it is no creation.
+        ("other@example.com", {"name": ["web-made"] * 2, "revoked_at": [None, "2026-11-29"]}),
+    ]
+    with bare_app.app_context():
+        db.session.execute(
+            sa.text(
+                "INSERT INTO staff (email, password_hash, role, is_active, session_epoch,"
+                f" created_at) VALUES ('boss@example.com', 'x', 'admin', true, 0, {at})"
+            )
+        )
+        for name in ("web-made", "cli-made", "older"):
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO api_tokens (name, role, token_hash, created_at)"
+                    f" VALUES ('{name}', 'agent', '{name}-hash', {at})"
+                )
+            )
+        for actor, changes in events:
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO audit_events (at, actor, action, changes)"
+                    f" VALUES ({at}, '{actor}', 'token', '{json.dumps(changes)}')"
+                )
+            )
+        db.session.commit()
+
+    assert run(bare_app, "init-db").exit_code == 0
+
+    with bare_app.app_context():
+        boss = db.session.scalar(sa.select(Staff.id).where(Staff.email == "boss@example.com"))
+        made = {
+            row.name: (row.created_by, row.creator_id)
+            for row in db.session.scalars(sa.select(ApiToken))
+        }
+    assert made == {
+        "web-made": ("boss@example.com", boss),
+        "cli-made": ("cli:root", None),
+        "older": (None, None),
+    }
 
 
 def test_the_tally_triggers_go_with_a_downgrade_and_come_back_once(bare_app):

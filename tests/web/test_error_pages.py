@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -30,6 +31,47 @@ def assert_in_layout(response, status: int, words: str) -> str:
 
 def test_404_page(client):
     assert_in_layout(client.get("/shares/424242"), 404, "There is no page here.")
+
+
+#: Ids no id column holds: 2**31 (one past PostgreSQL's INTEGER), 2**63 - 1, 2**63 (one past
+#: SQLite's), 2**64 and a 31-digit number.
+IDS_OUT_OF_RANGE = (
+    "2147483648",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551616",
+    "1" + "0" * 30,
+)
+
+
+@pytest.mark.parametrize("share_id", IDS_OUT_OF_RANGE)
+def test_an_id_past_the_64_bit_range_is_not_found_on_every_route(app, client, token, share_id):
+    """Every route with an id in its path, by every method it takes, page or API: 404 (the id
+    names nothing), never the 500 of an integer the database cannot take, nor a 405."""
+    auth = {"Authorization": f"Bearer {token}"}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if "<int:" not in rule.rule:
+            continue
+        path = re.sub(r"<int:\w+>", share_id, rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            api = path.startswith("/api/")
+            response = client.open(path, method=method, headers=auth if api else {})
+            assert response.status_code == 404, (method, path)
+            if api:
+                assert response.get_json() == {"message": "Not found."}
+            else:
+                assert_in_layout(response, 404, "There is no page here.")
+            checked += 1
+    assert checked >= 12
+
+
+def test_the_largest_id_a_database_holds_is_looked_up_and_not_found(client, api):
+    largest = 2**31 - 1
+    assert_in_layout(client.get(f"/shares/{largest}"), 404, "There is no page here.")
+    response = api.get(f"/api/v3/shares/{largest}")
+    assert response.status_code == 404
+    assert response.get_json() == {"message": "Not found."}
 
 
 def test_403_page(client_as):

@@ -17,6 +17,7 @@ from tests.pages import csrf_in, csrf_token
 from webapp.clock import utcnow
 from webapp.enums import PeriodType, SourceType
 from webapp.expiry import to_utc_z
+from webapp.spreadsheet import TRIGGERS, restore
 
 MELBOURNE = "Australia/Melbourne"
 CREATED = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)  # 2026-11-29 10:00 in Melbourne, a Sunday
@@ -217,6 +218,10 @@ def test_no_match_empty_state_has_a_clear_link(client, varied):
         ),
         ("filter[%3Cb%3E]=1", ["The filter <b> parameter is not a known filter."]),
         (
+            "page[size]=&page[size]=junk",
+            ["The page size parameter must be given once, not 2 times."],
+        ),
+        (
             "filter[status]=gone&filter[source_id]=x&filter[y]=2",
             [
                 "The filter source id parameter must be an integer.",
@@ -288,6 +293,23 @@ def test_results_fragment_lists_bad_filters_in_place(client, three_states):
     assert "<html" not in page
     assert "<li>The selected filter status is invalid.</li>" in page
     assert result_handles(page) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "_method=DELETE",
+        "_external=1&_scheme=javascript",
+        "_anchor=x&filter[search]=a",
+        "q=caf%C3%A9",
+    ],
+)
+def test_results_fragment_pushes_any_query_back_as_it_came(client, three_states, query):
+    """Keys that url_for reads as its own (``_method``, ``_scheme``) are only text here."""
+    response = client.get(f"/shares/results?{query}", headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert query_of(response.headers["HX-Push-Url"]) == ("/shares", parse_qs(query))
 
 
 # --- pagination ----------------------------------------------------------------------------
@@ -478,6 +500,41 @@ def test_csv_export_neutralises_formula_cells(app, client):
     assert row["period"] == "3" and row["period_type"] == "days"
     assert row["remaining_quantity"] == "" and row["is_cloneable"] == "true"
     assert row["timezone"] == MELBOURNE
+
+
+def test_csv_export_neutralises_a_formula_after_a_separator_and_reads_back_exactly(app, client):
+    """A spreadsheet that splits on ";" (or "|", a tab, a line break) splits the cell too: the
+    formula after the separator is made inert there, and ``restore`` gives the value back."""
+    share_id = factories.share(
+        app, profile_id="acme;=1+1;", code="a|@cmd", meta=["x\t-1", "plain; +2"]
+    )
+
+    rows = read_csv(client.get("/shares/export.csv"))
+
+    row = dict(zip(CSV_COLUMNS, rows[1], strict=True))
+    assert row["id"] == str(share_id)
+    assert row["profile_id"] == "acme;'=1+1;"
+    assert row["code"] == "a|'@cmd"
+    assert row["meta"] == "x\t'-1\nplain; '+2"
+    for name in ("profile_id", "code", "meta"):
+        for separator in (";", "|", "\t", "\n"):
+            assert not [p for p in row[name].split(separator) if p.lstrip(" ")[:1] in TRIGGERS]
+    original = factories.share_data(app, share_id)
+    assert restore(row["profile_id"]) == original["profile_id"]
+    assert restore(row["code"]) == original["code"]
+    assert restore(row["meta"]).split("\n") == original["meta"]
+
+
+def test_csv_export_keeps_a_handle_as_the_api_shows_it(app, client, api):
+    """Handles are made of letters, digits, "-" and "_": one that starts with "-" is exported as
+    it is, so the CSV and the API agree."""
+    handle = "-J9xQ2vLmN4pR7sT1uW3yZ"
+    share_id = factories.share(app, handle=handle)
+
+    row = dict(zip(CSV_COLUMNS, read_csv(client.get("/shares/export.csv"))[1], strict=True))
+
+    assert row["handle"] == handle
+    assert api.get(f"/api/v3/shares/{share_id}").get_json()["data"]["handle"] == handle
 
 
 def test_csv_export_with_no_rows_is_just_the_header(client):

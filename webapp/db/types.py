@@ -10,6 +10,12 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
+#: The largest integer a BIGINT column holds on every database (source ids).
+BIGINT_MAX = 2**63 - 1
+#: The largest id: ids are INTEGER columns, which PostgreSQL holds to 2**31 - 1 (SQLite to
+#: 2**63 - 1, but its ids count up from 1 and never get there). A larger id names no row.
+ID_MAX = 2**31 - 1
+
 
 class UTCDateTime(sa.types.TypeDecorator):
     """Stores aware datetimes as naive UTC and hands them back aware.

@@ -15,6 +15,7 @@ docs/design.md has the figures that keep this code here (a third of the p99 late
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -74,6 +75,38 @@ def writes(connection: sqlite3.Connection, sql: str, parameters) -> bool:
     return bool(found)
 
 
+def _is_file(database: str) -> bool:
+    """Whether ``database`` names a file (not memory, not a ``file:`` URI)."""
+    return database not in ("", ":memory:") and not database.startswith("file:")
+
+
+def create_owner_only(database: str) -> None:
+    """Make a database file that does not exist yet, empty and readable by its owner alone.
+
+    SQLite would make it readable by everyone on the machine (0644 under the usual umask), and
+    it holds password and token hashes and every share code. Its ``-wal`` and ``-shm`` files,
+    and the queue's ``-lock``, take the database file's permissions. An empty file is an empty
+    database; a file that exists is left as it is (``init-db`` warns when others can read it).
+    """
+    if not _is_file(database):
+        return
+    # OSError: there already, or in a directory that is not (SQLite then says what is wrong).
+    with contextlib.suppress(OSError):
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def exposed_files(database: str) -> list[str]:
+    """The database's files (itself, ``-wal``, ``-shm``, ``-lock``) that others may read."""
+    if not _is_file(database):
+        return []
+    found = []
+    for path in (database, f"{database}-wal", f"{database}-shm", f"{database}-lock"):
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_mode & 0o077:
+                found.append(path)
+    return found
+
+
 class WriterQueue:
     """The turn to write to one database file, shared by every connection on this machine."""
 
@@ -90,7 +123,7 @@ class WriterQueue:
     def of(cls, database: str) -> WriterQueue | None:
         """The queue of a database file; None for an in-memory database or a ``file:`` URI,
         which keep SQLite's own waiting."""
-        if database in ("", ":memory:") or database.startswith("file:"):
+        if not _is_file(database):
             return None
         # Per process: a forked child must not share its parent's lock file descriptor.
         key = (os.getpid(), os.path.realpath(database))
@@ -150,6 +183,7 @@ class Connection(sqlite3.Connection):
     the ``WriterQueue`` before each write transaction."""
 
     def __init__(self, database, timeout=5.0, *args, **kwargs):
+        create_owner_only(os.fsdecode(database))
         super().__init__(database, timeout, *args, **kwargs)
         self._queue = WriterQueue.of(os.fsdecode(database))
         self._timeout = timeout

@@ -30,13 +30,18 @@ def check_password_length(form, field):
         raise ValidationError(f"The password must be at least {Staff.MIN_PASSWORD} characters.")
 
 
+def password_field(label: str, description: str) -> PasswordField:
+    """A new password: required, and long enough."""
+    return PasswordField(
+        label, validators=[required, check_password_length], description=description
+    )
+
+
 class StaffForm(Form):
     email = EmailField("Email", filters=[strip], validators=[required, max_length(254)])
     role = role_field()
-    password = PasswordField(
-        "Password",
-        validators=[required, check_password_length],
-        description=f"At least {Staff.MIN_PASSWORD} characters; share it with them privately.",
+    password = password_field(
+        "Password", f"At least {Staff.MIN_PASSWORD} characters; share it with them privately."
     )
 
     def validate_email(self, field):
@@ -51,6 +56,15 @@ class StaffForm(Form):
 
 class StaffRoleForm(Form):
     role = role_field()
+
+
+class PasswordResetForm(Form):
+    """An admin sets a temporary password, which the member replaces at their next sign-in."""
+
+    password = password_field(
+        "Temporary password",
+        f"At least {Staff.MIN_PASSWORD} characters; give it to them privately.",
+    )
 
 
 class TokenForm(Form):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import wtforms
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+
+from .fields import human
 
 
 class Form(FlaskForm):
@@ -11,4 +14,21 @@ class Form(FlaskForm):
 
 
 class QueryForm(wtforms.Form):
-    """A form read from the query string (filters): nothing changes, so no CSRF."""
+    """A form read from the query string (filters): nothing changes, so no CSRF.
+
+    A parameter given more than once (``page[size]=10&page[size]=20``) is refused on every list,
+    page or API (contract, List): which of its values counts would be a guess.
+    """
+
+    def __init__(self, args: MultiDict, **kwargs):
+        super().__init__(formdata=args, **kwargs)
+        #: Errors about the query string as a whole, by parameter name.
+        self.query_errors = {
+            key: [f"The {human(key)} parameter must be given once, not {len(values)} times."]
+            for key, values in args.lists()
+            if len(values) > 1
+        }
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return valid and not self.query_errors

@@ -13,12 +13,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import SearchInput
 
-from ..enums import SHARE_ACTIONS, AuditAction, PeriodType, ShareStatus, SourceType
+from ..enums import SHARE_ACTIONS, AuditAction, AuditKind, PeriodType, ShareStatus, SourceType
 from ..expiry import to_utc_z
 from .base import QueryForm
 from .fields import (
     BIGINT_MAX,
-    INT_MAX,
+    ID_MAX,
     DigitsIntegerField,
     EnumSelectField,
     InstantField,
@@ -34,8 +34,6 @@ DEFAULT_PAGE_SIZE = 15
 MAX_PAGE_SIZE = 100
 DEFAULT_FEED_SIZE = 100
 MAX_FEED_SIZE = 1000
-#: The largest id a share, claim or event can have: their id columns are 32-bit on PostgreSQL.
-ID_MAX = INT_MAX
 BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
 #: The operators of a range filter: ``gte`` includes its instant, ``lt`` excludes it.
 RANGE_OPERATORS = ("gte", "lt")
@@ -98,7 +96,7 @@ class ParamsForm(QueryForm):
     ``page[...]`` key is an error, as is a bad value."""
 
     def __init__(self, args: MultiDict, **kwargs):
-        super().__init__(formdata=args, **kwargs)
+        super().__init__(args, **kwargs)
         known = {field.name for field in self}
         self.unknown = sorted(
             key for key in args if key.startswith(("filter[", "page[")) and key not in known
@@ -121,6 +119,8 @@ class ParamsForm(QueryForm):
                 ]
         for key in self.unknown:
             errors[key] = [f"The {human(key)} parameter is not a known filter."]
+        for key, messages in self.query_errors.items():
+            errors[key] = [*errors.get(key, []), *messages]
         return errors
 
     def filters(self) -> dict[str, object]:
@@ -286,6 +286,12 @@ class EventFilterForm(ParamsForm):
 
 class AuditFilterForm(QueryForm):
     actor = StringField("Actor", filters=[strip])
+    kind = SelectField(
+        "Kind",
+        choices=[SelectChoice("", "Any kind")]
+        + [SelectChoice(k.value, k.label) for k in AuditKind],
+        default="",
+    )
     action = SelectField(
         "Action",
         choices=[SelectChoice("", "Any action")] + [SelectChoice(a.value) for a in AuditAction],
@@ -293,3 +299,16 @@ class AuditFilterForm(QueryForm):
     )
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])
+    # Not shown with the filters: the page links carry it.
+    page = DigitsIntegerField("Page", default=1, validators=[between(1, 10**9)])
+
+    def filter_fields(self) -> list:
+        return [field for field in self if field is not self.page]
+
+    def active_args(self) -> dict[str, str]:
+        """The given filters, for the page links (which add their own page number)."""
+        return {
+            field.name: field.raw_data[0]
+            for field in self.filter_fields()
+            if field.raw_data and field.raw_data[0] != ""
+        }

@@ -19,38 +19,16 @@ from ..forms.fields import (
 )
 from ..forms.filters import ParamsForm
 from ..models import Out
+from ..routing import decimal_range
 
 #: The adapter reads at most this many ASCII digits (forms.fields._DIGITS).
 MAX_DIGITS = 19
 
 
-def _decimal_range(low: int, high: int) -> str:
-    """A regex for the numbers ``low``..``high`` (low >= 1) written without leading zeros.
-
-    The range is cut into blocks that each read as a fixed prefix, one digit range and
-    free digits (``12[3-9]``, ``1[3-9][0-9]{2}``, ...).
-    """
-    parts = []
-    while low <= high:
-        free = 0
-        while low % 10 ** (free + 1) == 0 and low + 10 ** (free + 1) - 1 <= high:
-            free += 1
-        step = 10**free
-        first = low // step % 10
-        count = 1
-        while first + count <= 9 and low + (count + 1) * step - 1 <= high:
-            count += 1
-        prefix = str(low // (step * 10)) if low >= step * 10 else ""
-        digit = str(first) if count == 1 else f"[{first}-{first + count - 1}]"
-        parts.append(prefix + digit + (f"[0-9]{{{free}}}" if free else ""))
-        low += count * step
-    return "|".join(parts)
-
-
 def digits(low: int = 0, high: int = 10**MAX_DIGITS - 1, blank: bool = False) -> dict:
     """An integer written as a string of ASCII digits, as the adapter reads it: ``low``..``high``,
     leading zeros allowed, at most 19 characters (and ``""`` when ``blank``)."""
-    numbers = f"0*(?:{_decimal_range(max(low, 1), high)})"
+    numbers = f"0*(?:{decimal_range(max(low, 1), high)})"
     if low < 1:
         numbers = f"0+|{numbers}"
     if blank:
@@ -63,6 +41,11 @@ def digits(low: int = 0, high: int = 10**MAX_DIGITS - 1, blank: bool = False) ->
         "description": f"ASCII digits of an integer from {low} to {high}",
     }
 
+
+#: Text that str.strip() empties, which the forms read as missing. Spelled out: a JSON Schema
+#: \s lacks U+001C..U+001F and U+0085, which strip() removes, and has U+FEFF, which it keeps.
+#: (No code point past U+3000 is whitespace.)
+BLANK = "^[{}]*$".format("".join(f"\\u{n:04x}" for n in range(0x3001) if chr(n).isspace()))
 
 TIMESTAMP = {"type": "string", "format": "date-time", "examples": ["2026-12-13T12:59:59Z"]}
 
@@ -126,7 +109,7 @@ def field_schema(field) -> dict:
         if field.flags.required:
             schema["minLength"] = 1
             # Blank after trimming counts as missing.
-            schema["not"] = {"pattern": r"^\s*$"}
+            schema["not"] = {"pattern": BLANK}
     if field.description:
         schema.setdefault("description", str(field.description))
     schema = {k: v for k, v in schema.items() if v is not None}
