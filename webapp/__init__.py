@@ -66,10 +66,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import admin, api, auth, cli, errors, ratelimit, templating, views
     from .db import writer_queue
     from .extensions import csrf, db, migrate
+    from .telemetry import timing
 
     ratelimit.init_app(app)  # first: a wrong rate stops the app before anything opens
     writer_queue.configure(app)
     db.init_app(app)
+    with app.app_context():
+        timing.init_app(app, db.engine)
     # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices
     # a changed column type, not just added and dropped columns.
     migrate.init_app(

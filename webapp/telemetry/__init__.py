@@ -1,0 +1,1 @@
+"""What operators watch: each request's id and timing (``timing``)."""
