@@ -31,6 +31,8 @@ DEFAULTS = {
     "TRUSTED_PROXIES": 0,
     # Per API token, counted on its row: every worker and server shares one count (ratelimit.py).
     "API_RATE_LIMIT": "1200 per minute",
+    # "text" for people, "json" for a log collector: one object a line (telemetry/logs.py).
+    "LOG_FORMAT": "text",
 }
 
 
@@ -66,13 +68,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import admin, api, auth, cli, errors, ratelimit, templating, views
     from .db import writer_queue
     from .extensions import csrf, db, migrate
-    from .telemetry import timing
+    from .telemetry import logs, timing
 
-    ratelimit.init_app(app)  # first: a wrong rate stops the app before anything opens
+    # First: a wrong setting stops the app before anything opens.
+    ratelimit.init_app(app)
+    logs.init_app(app)
     writer_queue.configure(app)
     db.init_app(app)
     with app.app_context():
-        timing.init_app(app, db.engine)
+        timing.init_app(app, db.engine, on_end=(logs.write_request_line,))
     # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices
     # a changed column type, not just added and dropped columns.
     migrate.init_app(

@@ -9,6 +9,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,7 +20,18 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ERROR_MARKS = ("Traceback", "[ERROR]", "[CRITICAL]", "ERROR in ", "WORKER TIMEOUT")
+#: Errors in a server's log, in the app's text or JSON lines (gunicorn's too: gunicorn.conf.py),
+#: or in gunicorn's own format, which it writes before it has read its settings.
+ERROR_MARKS = (
+    "Traceback",
+    "ERROR in ",
+    "CRITICAL in ",
+    '"level": "ERROR"',
+    '"level": "CRITICAL"',
+    "[ERROR]",
+    "[CRITICAL]",
+    "WORKER TIMEOUT",
+)
 #: What a client sees when the server goes away under it: refused, reset, cut short.
 NO_ANSWER = (OSError, http.client.HTTPException)
 
@@ -107,11 +119,17 @@ class Gunicorn:
         return self.logs / f"{self.name}-{self.starts}.log"
 
     def log(self) -> str:
-        """Everything this run of gunicorn wrote: its own log, the access log, app errors."""
+        """Everything this run of gunicorn wrote: its own log, the app's request lines and
+        errors."""
         return self.log_path.read_text(errors="replace")
 
     def log_errors(self) -> list[str]:
         return [line for line in self.log().splitlines() if any(m in line for m in ERROR_MARKS)]
+
+    def answered_by(self, method: str, path: str, status: int) -> list[int]:
+        """The worker pid of each such request, from the app's request lines (text format)."""
+        line = rf"\(pid (\d+), request \S+\): {method} {re.escape(path)} {status} in "
+        return [int(pid) for pid in re.findall(line, self.log())]
 
     def start(self, timeout: float = 20) -> tuple[int, dict]:
         """Start gunicorn and wait for /healthz to answer and every worker to be up; returns
@@ -124,7 +142,7 @@ class Gunicorn:
                     sys.executable,
                     "-m",
                     "gunicorn",
-                    # make serve's settings (timeouts, access log, no control socket).
+                    # make serve's settings (timeouts, logs, no control socket).
                     "--config",
                     str(ROOT / "gunicorn.conf.py"),
                     "--bind",
@@ -133,9 +151,6 @@ class Gunicorn:
                     str(self.workers),
                     "--threads",
                     str(self.threads),
-                    # The default format, plus the worker's pid: which process answered.
-                    "--access-logformat",
-                    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s',
                     *([self.app] if self.app else []),  # else gunicorn.conf.py's wsgi_app
                 ],
                 cwd=ROOT,

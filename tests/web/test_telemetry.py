@@ -1,15 +1,23 @@
-"""What operators watch, in process: Server-Timing and X-Request-ID on every response."""
+"""What operators watch, in process: Server-Timing and X-Request-ID on every response, and log
+lines with the request's id (text and JSON).
+
+The same through gunicorn: tests/live/test_telemetry_gunicorn.py.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from tests import factories
-from tests.conftest import signed_in
+from tests.conftest import TEST_SECRET, signed_in
+from tests.database import unreachable_url
+from webapp import create_app
 from webapp.auth import requires
 from webapp.enums import Role
+from webapp.telemetry import logs
 
 SERVER_TIMING = re.compile(
     r'app;dur=(?P<app>\d+\.\d{3}), db;dur=(?P<db>\d+\.\d{3});desc="(?P<queries>\d+) quer(y|ies)"'
@@ -25,7 +33,8 @@ def timing_of(response) -> tuple[float, float, int]:
 
 
 def finished(response):
-    """The response with its body read and closed, as a server does."""
+    """The response with its body read and closed, as a server does: its log line is written
+    then."""
     response.get_data()
     response.close()
     return response
@@ -107,3 +116,105 @@ def test_a_request_id_from_the_client_itself_is_not_trusted(anon_client):
     # No proxy is trusted by default: anyone could write anything into the logs.
     response = finished(anon_client.get("/healthz", headers={"X-Request-ID": "mine-123"}))
     assert GENERATED_ID.fullmatch(response.headers["X-Request-ID"])
+
+
+# --- log lines --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def log_format(app):
+    """``log_format("json")``: this process logs in that format until the test ends."""
+
+    def switch(name: str):
+        app.config["LOG_FORMAT"] = name
+        logs.init_app(app)
+
+    yield switch
+    app.config["LOG_FORMAT"] = "text"
+    logs.init_app(app)
+
+
+def test_text_request_lines_carry_the_request_id_and_who_asked(client, log_format, capsys):
+    log_format("text")
+    capsys.readouterr()
+    response = finished(client.get("/shares?filter[search]=SECRET-CODE"))
+    lines = capsys.readouterr().err.splitlines()
+    request_id = response.headers["X-Request-ID"]
+    (line,) = [line for line in lines if request_id in line]
+    assert "INFO in webapp.request (pid " in line
+    assert re.search(
+        rf"request {request_id}\): GET /shares 200 in \d+\.\d ms "
+        r"\(db \d+\.\d ms, \d+ quer(y|ies)\) by admin-\w+@example\.com from 127\.0\.0\.1$",
+        line,
+    ), line
+    assert "SECRET-CODE" not in line  # the query string stays out of the logs
+
+
+def test_json_request_lines_parse_and_carry_the_request_id(client, api, log_format, capsys):
+    log_format("json")
+    capsys.readouterr()
+    page = finished(client.get("/shares"))
+    listed = finished(api.get("/api/v3/shares"))
+    missing = finished(client.get("/no-such-page"))
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    by_id = {line["request_id"]: line for line in lines}
+    line = by_id[page.headers["X-Request-ID"]]
+    assert set(line) >= {
+        "time",
+        "level",
+        "logger",
+        "pid",
+        "message",
+        "request_id",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "db_ms",
+        "queries",
+        "endpoint",
+        "actor",
+        "remote_addr",
+    }
+    assert line["level"] == "INFO"
+    assert line["logger"] == "webapp.request"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00", line["time"])
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/shares", 200)
+    assert line["endpoint"] == "shares.list_shares"
+    assert line["actor"].endswith("@example.com")
+    assert line["remote_addr"] == "127.0.0.1"
+    assert line["duration_ms"] >= line["db_ms"] > 0
+    assert line["queries"] >= 3
+    assert by_id[listed.headers["X-Request-ID"]]["actor"] == "token:tests"
+    assert by_id[missing.headers["X-Request-ID"]]["status"] == 404
+    assert by_id[missing.headers["X-Request-ID"]]["endpoint"] is None
+
+
+def test_a_warning_within_a_request_carries_its_request_id(tmp_path, log_format, capsys):
+    # The database cannot be opened: errors.py warns, then answers 503.
+    broken = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": TEST_SECRET,
+            "DATABASE_URL": unreachable_url(tmp_path),
+            "LOG_FORMAT": "json",
+        }
+    )
+    capsys.readouterr()
+    response = finished(
+        broken.test_client().get("/api/v3/shares", headers={"Authorization": "Bearer sd_x"})
+    )
+    assert response.status_code == 503
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    request_id = response.headers["X-Request-ID"]
+    (warning,) = [line for line in lines if line["level"] == "WARNING"]
+    assert warning["request_id"] == request_id
+    assert warning["message"].startswith("Database unavailable on GET /api/v3/shares")
+    assert (warning["method"], warning["path"]) == ("GET", "/api/v3/shares")
+    (request_line,) = [line for line in lines if line["logger"] == "webapp.request"]
+    assert (request_line["request_id"], request_line["status"]) == (request_id, 503)
+
+
+def test_an_unknown_log_format_stops_the_app(app_with):
+    with pytest.raises(RuntimeError, match="LOG_FORMAT 'yaml' is not one of text, json"):
+        app_with(LOG_FORMAT="yaml")
