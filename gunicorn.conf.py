@@ -6,8 +6,21 @@ overlap the time requests wait on the database. Command-line flags override thes
 """
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
-from webapp.telemetry import logs
+# /metrics adds up every worker's counts from files in this directory (prometheus_client's
+# multiprocess mode). prometheus_client chooses that mode when it is first imported, so the
+# directory is set here, before any worker imports the app; each server gets a fresh one of its
+# own unless PROMETHEUS_MULTIPROC_DIR names one (emptied at start: counts start again at zero).
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="share-desk-metrics-")
+else:
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+from webapp.telemetry import logs  # noqa: E402 (imports nothing of prometheus_client)
 
 wsgi_app = "webapp:create_app()"
 bind = "127.0.0.1:8000"
@@ -23,3 +36,13 @@ logconfig_dict = logs.gunicorn_config(os.environ.get("WEBAPP_LOG_FORMAT", "text"
 # Otherwise every gunicorn of this user shares ~/.gunicorn/gunicorn.ctl (gunicorn >= 25.1).
 control_socket_disable = True
 
+
+def on_starting(server):
+    """Before the first worker: no counts left over from an earlier run in the directory."""
+    for leftover in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        leftover.unlink()
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

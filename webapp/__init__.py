@@ -33,6 +33,8 @@ DEFAULTS = {
     "API_RATE_LIMIT": "1200 per minute",
     # "text" for people, "json" for a log collector: one object a line (telemetry/logs.py).
     "LOG_FORMAT": "text",
+    # /metrics answers this machine, and anyone sending it as a bearer token (none by default).
+    "METRICS_TOKEN": None,
 }
 
 
@@ -68,7 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import admin, api, auth, cli, errors, ratelimit, templating, views
     from .db import writer_queue
     from .extensions import csrf, db, migrate
-    from .telemetry import logs, timing
+    from .telemetry import logs, metrics, timing
 
     # First: a wrong setting stops the app before anything opens.
     ratelimit.init_app(app)
@@ -76,7 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     writer_queue.configure(app)
     db.init_app(app)
     with app.app_context():
-        timing.init_app(app, db.engine, on_end=(logs.write_request_line,))
+        timing.init_app(app, db.engine, on_end=(logs.write_request_line, metrics.observe))
     # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices
     # a changed column type, not just added and dropped columns.
     migrate.init_app(
@@ -91,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin.health)
+    metrics.init_app(app)
     return app
 
 

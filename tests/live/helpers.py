@@ -136,13 +136,16 @@ class Gunicorn:
         that answer."""
         assert self.process is None, "already running"
         self.starts += 1
+        # Each run counts its metrics in a directory of its own, beside its log.
+        metrics = self.logs / f"{self.name}-{self.starts}-metrics"
+        env = {"PROMETHEUS_MULTIPROC_DIR": str(metrics), **self.env}
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
                     "gunicorn",
-                    # make serve's settings (timeouts, logs, no control socket).
+                    # make serve's settings (timeouts, logs, metrics, no control socket).
                     "--config",
                     str(ROOT / "gunicorn.conf.py"),
                     "--bind",
@@ -154,7 +157,7 @@ class Gunicorn:
                     *([self.app] if self.app else []),  # else gunicorn.conf.py's wsgi_app
                 ],
                 cwd=ROOT,
-                env=self.env,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 # A file, not a pipe: nobody drains a pipe while the test runs, and a full one
                 # would block the server once the access log passes 64 KiB.

@@ -1,11 +1,15 @@
-"""What operators watch, through gunicorn as `make serve` runs it: with WEBAPP_LOG_FORMAT=json
-every line of the server's log is a JSON object that names its request."""
+"""What operators watch, through gunicorn as `make serve` runs it: /metrics adds up both
+workers' counts, and with WEBAPP_LOG_FORMAT=json every line of the server's log is a JSON object
+that names its request."""
 
 from __future__ import annotations
 
 import json
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import make_app
 from tests.live.conftest import server_env
@@ -20,6 +24,42 @@ def get(url: str, headers: dict[str, str] | None = None):
     request = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, response.headers, response.read().decode()
+
+
+def sign_ins_counted(base: str) -> float:
+    """``sharedesk_http_requests_total`` for GET /sign-in 200, read with prometheus_client's own
+    parser from whichever worker answers."""
+    status, _headers, text = get(base + "/metrics")
+    assert status == 200
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "sharedesk_http_requests_total" and sample.labels == {
+                "endpoint": "auth.sign_in",
+                "method": "GET",
+                "status": "200",
+            }:
+                return sample.value
+    return 0
+
+
+def test_metrics_count_the_requests_of_both_workers(gunicorn_server):
+    server, _token, _app = gunicorn_server
+    sent = 0
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        # Concurrent requests on fresh connections, until both workers have answered some.
+        while len(set(server.answered_by("GET", "/sign-in", 200))) < server.workers:
+            assert sent < 20 * BATCH, "one worker answered every request"
+            answers = list(pool.map(lambda _: get(server.base + "/sign-in"), range(BATCH)))
+            assert [status for status, _, _ in answers] == [200] * BATCH
+            sent += BATCH
+            time.sleep(0.2)  # a request's line is written once its body is sent
+    assert sorted(set(server.answered_by("GET", "/sign-in", 200))) == sorted(server.worker_pids())
+    # Counted when each body was done: wait for the last to be sent.
+    deadline = time.monotonic() + 10
+    while (counted := sign_ins_counted(server.base)) < sent and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert counted == sent
+    assert server.log_errors() == []
 
 
 def test_json_logs_through_gunicorn_name_each_request(tmp_path):

@@ -1,21 +1,24 @@
-"""What operators watch, in process: Server-Timing and X-Request-ID on every response, and log
-lines with the request's id (text and JSON).
+"""What operators watch, in process: Server-Timing and X-Request-ID on every response, log
+lines with the request's id (text and JSON), and /metrics (who may read it, what it counts).
 
-The same through gunicorn: tests/live/test_telemetry_gunicorn.py.
+The same through gunicorn, with its two workers: tests/live/test_telemetry_gunicorn.py.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests import factories
 from tests.conftest import TEST_SECRET, signed_in
 from tests.database import unreachable_url
 from webapp import create_app
 from webapp.auth import requires
+from webapp.clock import utcnow
 from webapp.enums import Role
 from webapp.telemetry import logs
 
@@ -33,8 +36,8 @@ def timing_of(response) -> tuple[float, float, int]:
 
 
 def finished(response):
-    """The response with its body read and closed, as a server does: its log line is written
-    then."""
+    """The response with its body read and closed, as a server does: its log line and metrics
+    are written then."""
     response.get_data()
     response.close()
     return response
@@ -57,6 +60,7 @@ def test_every_kind_of_response_carries_server_timing_and_a_request_id(
         "html 405": client.put("/shares"),
         "static file": anon_client.get("/static/css/app.css"),
         "health": anon_client.get("/healthz"),
+        "metrics": anon_client.get("/metrics"),
         "api list": api.get("/api/v3/shares"),
         "api 401": anon_client.get("/api/v3/shares"),
         "api 422": api.post("/api/v3/shares", json={}),
@@ -218,3 +222,133 @@ def test_a_warning_within_a_request_carries_its_request_id(tmp_path, log_format,
 def test_an_unknown_log_format_stops_the_app(app_with):
     with pytest.raises(RuntimeError, match="LOG_FORMAT 'yaml' is not one of text, json"):
         app_with(LOG_FORMAT="yaml")
+
+
+# --- /metrics ---------------------------------------------------------------------------------
+
+
+def scrape(client, **kwargs) -> dict:
+    """/metrics parsed by prometheus_client's own parser: {(name, labels): value}."""
+    response = finished(client.get("/metrics", **kwargs))
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/plain"
+    assert response.headers["Cache-Control"] == "no-store"
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for sample in family.samples
+    }
+
+
+def requests_counted(samples: dict, endpoint: str, status: str, method: str = "GET") -> float:
+    labels = (("endpoint", endpoint), ("method", method), ("status", status))
+    return samples.get(("sharedesk_http_requests_total", labels), 0)
+
+
+def test_metrics_count_requests_by_endpoint_and_status(client, anon_client):
+    before = scrape(anon_client)
+    for _ in range(3):
+        finished(client.get("/shares"))
+    finished(client.get("/shares/424242"))
+    finished(client.get("/no-such-page"))
+    finished(client.open("/shares", method="BREW"))
+    after = scrape(anon_client)
+
+    def added(endpoint, status, method="GET"):
+        return requests_counted(after, endpoint, status, method) - requests_counted(
+            before, endpoint, status, method
+        )
+
+    assert added("shares.list_shares", "200") == 3
+    assert added("shares.show_share", "404") == 1
+    assert added("unmatched", "404") == 1
+    # Neither a label per odd method nor per path that matched no route.
+    assert added("unmatched", "405", method="other") == 1
+    assert added("metrics.metrics", "200") == 1  # the first scrape, counted once it was sent
+    buckets = {
+        dict(labels)["le"]: value
+        for (name, labels), value in after.items()
+        if name == "sharedesk_http_request_duration_seconds_bucket"
+        and dict(labels)["endpoint"] == "shares.list_shares"
+        and dict(labels)["status"] == "200"
+    }
+    assert buckets["+Inf"] >= 3
+    assert list(buckets.values()) == sorted(buckets.values())  # cumulative, as Prometheus reads
+    labels = (("endpoint", "shares.list_shares"), ("method", "GET"))
+    assert after[("sharedesk_http_request_database_seconds_count", labels)] >= 3
+
+
+def test_metrics_show_shares_by_status_and_the_last_days_claims(app, anon_client):
+    now = utcnow()
+    factories.shares(
+        app,
+        {},  # active, never expires
+        {"expires_at": now + timedelta(days=3)},
+        {"expires_at": now - timedelta(days=3)},  # expired
+        {"expires_at": now - timedelta(minutes=5)},  # expired today
+        {"remaining_quantity": 0},  # exhausted
+    )
+    share_id = factories.share(app, is_cloneable=True, remaining_quantity=None)
+    factories.claim(app, share_id, "claimer-1")
+    factories.claim(app, share_id, "claimer-2")
+    factories.claim(app, share_id, "claimer-old", claimed_at=now - timedelta(hours=25))
+    samples = scrape(anon_client)
+    assert samples[("sharedesk_shares", (("status", "active"),))] == 3
+    assert samples[("sharedesk_shares", (("status", "expired"),))] == 2
+    assert samples[("sharedesk_shares", (("status", "exhausted"),))] == 1
+    assert samples[("sharedesk_claims_last_24_hours", ())] == 2
+    assert samples[("sharedesk_database_up", ())] == 1
+
+
+def test_metrics_without_the_database_still_answer(tmp_path):
+    broken = create_app(
+        {"TESTING": True, "SECRET_KEY": TEST_SECRET, "DATABASE_URL": unreachable_url(tmp_path)}
+    )
+    samples = scrape(broken.test_client())
+    assert samples[("sharedesk_database_up", ())] == 0
+    assert not [name for name, _ in samples if name == "sharedesk_shares"]
+
+
+ELSEWHERE = {"REMOTE_ADDR": "203.0.113.7"}
+
+
+def test_metrics_refuse_other_machines(anon_client):
+    response = finished(anon_client.get("/metrics", environ_base=ELSEWHERE))
+    assert response.status_code == 403
+    assert "sharedesk_" not in response.get_data(as_text=True)
+
+
+def test_metrics_refuse_a_request_forwarded_by_an_untrusted_proxy(anon_client):
+    # A proxy on this machine passes on requests from anywhere: with no proxy trusted, a
+    # forwarded request is not taken for a local one.
+    response = finished(anon_client.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"}))
+    assert response.status_code == 403
+
+
+def test_metrics_behind_a_trusted_proxy_go_by_the_clients_address(app_with):
+    client = app_with(TRUSTED_PROXIES=1).test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    outsider = client.get("/metrics", environ_base=proxy, headers={"X-Forwarded-For": "8.8.8.8"})
+    assert finished(outsider).status_code == 403
+    local = client.get("/metrics", environ_base=proxy, headers={"X-Forwarded-For": "127.0.0.1"})
+    assert finished(local).status_code == 200
+
+
+def test_metrics_token_lets_other_machines_in(app_with):
+    token = "metrics-" + "k" * 24
+    client = app_with(METRICS_TOKEN=token).test_client()
+    for header in (None, "Bearer wrong-token-of-some-length", f"Basic {token}", token):
+        headers = {"Authorization": header} if header else {}
+        response = finished(client.get("/metrics", environ_base=ELSEWHERE, headers=headers))
+        assert response.status_code == 401, header
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
+        assert "sharedesk_" not in response.get_data(as_text=True)
+    samples = scrape(client, environ_base=ELSEWHERE, headers={"Authorization": f"Bearer {token}"})
+    assert ("sharedesk_database_up", ()) in samples
+    # This machine needs no token.
+    assert scrape(client)[("sharedesk_database_up", ())] == 1
+
+
+def test_a_short_metrics_token_stops_the_app(app_with):
+    with pytest.raises(RuntimeError, match="METRICS_TOKEN must be at least 16 characters"):
+        app_with(METRICS_TOKEN="short")
