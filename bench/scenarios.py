@@ -1,5 +1,6 @@
-"""The five benchmarks. Each returns table rows; every figure is set against a baseline measured
-in the same run, on the same machine, a moment apart (or interleaved with it)."""
+"""The first five benchmarks (the sixth, pages against a floor page, is in ``pages``). Each
+returns table rows; every figure is set against a baseline measured in the same run, on the same
+machine, a moment apart (or interleaved with it)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import random
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +20,7 @@ from . import seed as seeding
 from .harness import (
     Client,
     Response,
+    Server,
     Workspace,
     median,
     proc_status_kb,
@@ -248,7 +251,9 @@ def interleaved_medians(
 ) -> list[list[float]]:
     """Latencies of each call, taken in turn (a, b, a, b, ...) so that noise hits all alike.
 
-    At least ``min_n`` rounds, then more up to ``max_n`` while within ``budget`` seconds.
+    A call that returns a number has measured itself (the server's own time, say); otherwise
+    the time it took here counts. At least ``min_n`` rounds, then more up to ``max_n`` while
+    within ``budget`` seconds.
     """
     for _ in range(warmup):
         for call in calls:
@@ -259,19 +264,27 @@ def interleaved_medians(
     while rounds < min_n or (rounds < max_n and time.monotonic() - began < budget):
         for index, call in enumerate(calls):
             started = time.perf_counter()
-            call()
-            samples[index].append(time.perf_counter() - started)
+            measured = call()
+            took = time.perf_counter() - started
+            samples[index].append(measured if isinstance(measured, float) else took)
         rounds += 1
     return samples
 
 
 def list_scaling(
-    ws: Workspace, small: int, large: int, budget: float, rounds: int
+    ws: Workspace,
+    small: int,
+    large: int,
+    budget: float,
+    rounds: int,
+    then: Callable[[Server, dict[str, str]], list[Row]] | None = None,
 ) -> tuple[list[Row], Client]:
     """The list page and API list on ``small`` and ``large`` shares, request by request.
 
-    Both servers run at once and each case alternates between them. Returns the rows, and a
-    signed-in client of the small server for the preview benchmark (its server still runs).
+    Both servers run at once and each case alternates between them. ``then`` may measure more on
+    the large server (given it and the values sampled from its database) before it stops.
+    Returns the rows, and a signed-in client of the small server for the preview benchmark (its
+    server still runs).
     """
     sides = {}
     for size in (small, large):
@@ -282,7 +295,7 @@ def list_scaling(
         values = seeding.sample(database)
         server = ws.app_server(f"list-{size}", database)
         client = Client(server.port, token=ws.token).sign_in()
-        sides[size] = (server, client, list_cases(values))
+        sides[size] = (server, client, list_cases(values), values)
     rows = []
     small_cases, large_cases = sides[small][2], sides[large][2]
     for small_case, large_case in zip(small_cases, large_cases, strict=True):
@@ -334,9 +347,15 @@ def list_scaling(
             )
         )
         log(f"list scaling: {small_case.label}: {ms(a)} -> {ms(b)} ({ratio:.1f}x)")
-    sides[large][0].stop()
     for size in (small, large):
         sides[size][1].close()
+    if then is not None:
+        try:
+            rows += then(sides[large][0], sides[large][3])
+        except Exception as error:  # keep the list rows
+            traceback.print_exc()
+            rows.append(Row("6 pages", "could not run", "-", "-", "-", "-", "FAIL", repr(error)))
+    sides[large][0].stop()
     (ws.dir / f"list-{large}.sqlite3").unlink()
     return rows, Client(sides[small][0].port, token=ws.token).sign_in()
 

@@ -140,8 +140,9 @@ def sample(database: Path) -> dict[str, str]:
     """Filter values taken from a share in the middle of the table: present at every size."""
     with contextlib.closing(sqlite3.connect(database)) as connection:
         (count,) = connection.execute("SELECT count(*) FROM shares").fetchone()
-        profile_id, source_id, handle = connection.execute(
-            "SELECT profile_id, source_id, handle FROM shares WHERE id >= ? ORDER BY id LIMIT 1",
+        share_id, profile_id, source_id, handle = connection.execute(
+            "SELECT id, profile_id, source_id, handle FROM shares WHERE id >= ? ORDER BY id "
+            "LIMIT 1",
             (count // 2,),
         ).fetchone()
         (code,) = connection.execute(
@@ -149,6 +150,7 @@ def sample(database: Path) -> dict[str, str]:
             (count // 2 + 10,),
         ).fetchone()
     return {
+        "share_id": str(share_id),
         "profile_id": profile_id,
         "source_type": "reward",
         "source_id": str(source_id),
