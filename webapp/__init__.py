@@ -70,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import admin, api, auth, cli, errors, ratelimit, templating, views
     from .db import writer_queue
     from .extensions import csrf, db, migrate
+    from .forms import widgets
     from .telemetry import logs, metrics, timing
 
     # First: a wrong setting stops the app before anything opens.
@@ -85,6 +86,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
     )
     csrf.init_app(app)
+    widgets.use_attributes()
     errors.init_app(app)
     templating.init_app(app)
     auth.init_app(app)

@@ -15,6 +15,7 @@ from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import NumberInput, TextInput
 
 from ..db.types import storable
+from .widgets import EnumSelect
 
 BIGINT_MAX = 2**63 - 1
 #: Any text without U+0000 (db.types.storable), as a JSON Schema pattern.
@@ -133,12 +134,14 @@ class DigitsIntegerField(Field):
 
 
 @cache
-def _enum_options(enum_cls, blank: str) -> tuple[list[SelectChoice], Callable]:
-    """An enum dropdown's options and coercion, built once (forms are bound every request).
+def _enum_options(enum_cls, blank: str) -> tuple[list[SelectChoice], Callable, tuple]:
+    """An enum dropdown's options, coercion and (value, label) pairs, built once (forms are
+    bound every request).
 
     Coerces by value like WTForms' ``enum_coerce``, from a table made once rather than per call.
     """
     choices = [SelectChoice("", blank)] + enum_choices(enum_cls, label=lambda m: m.label)
+    pairs = tuple((choice.value, choice.label) for choice in choices)
     by_value = {str(member.value): member for member in enum_cls}
 
     def coerce(value):
@@ -151,14 +154,16 @@ def _enum_options(enum_cls, blank: str) -> tuple[list[SelectChoice], Callable]:
         except KeyError as error:
             raise ValueError(str(error)) from error
 
-    return choices, coerce
+    return choices, coerce, pairs
 
 
 class EnumSelectField(SelectField):
     """A dropdown over one of the enums; a blank option means "not chosen" (None)."""
 
+    widget = EnumSelect()
+
     def __init__(self, enum_cls, label=None, validators=None, blank="Choose…", **kwargs):
-        choices, coerce = _enum_options(enum_cls, blank)
+        choices, coerce, self.option_pairs = _enum_options(enum_cls, blank)
         super().__init__(label, validators, coerce=coerce, choices=choices, **kwargs)
 
     def pre_validate(self, form):
