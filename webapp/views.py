@@ -49,8 +49,10 @@ def _filter_form() -> ShareFilterForm:
 
 
 def _results_context(form: ShareFilterForm) -> dict:
-    page = fetch_page(form, utcnow()) if not form.param_errors() else None
-    return {"filters": form, "page": page, "args": form.active_args()}
+    """The results at one instant: the statuses and "3 days ago"s agree with the query's."""
+    now = utcnow()
+    page = fetch_page(form, now) if not form.param_errors() else None
+    return {"filters": form, "page": page, "args": form.active_args(), "now": now}
 
 
 @bp.get("/shares")
