@@ -64,11 +64,12 @@ DURATION = Histogram(
     buckets=BUCKETS,
     registry=None,
 )
-DATABASE = Histogram(
+# A counter, not a histogram: divided by the duration histogram's _sum, it is the database's
+# share of each endpoint's time, for one write a request instead of three.
+DATABASE = Counter(
     "sharedesk_http_request_database_seconds",
-    "Time a request spent in database calls (statements and commits).",
+    "Time requests spent in database calls (statements and commits), by method and endpoint.",
     ["method", "endpoint"],
-    buckets=BUCKETS,
     registry=None,
 )
 
@@ -80,7 +81,7 @@ def observe(record: RequestRecord) -> None:
     status = str(record.status)
     REQUESTS.labels(method, endpoint, status).inc()
     DURATION.labels(method, endpoint, status).observe(record.seconds)
-    DATABASE.labels(method, endpoint).observe(record.db_seconds)
+    DATABASE.labels(method, endpoint).inc(record.db_seconds)
 
 
 def figures(now: datetime) -> sa.Select:
