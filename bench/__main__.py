@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import sqlite3
 import sys
 import time
 import traceback
@@ -46,8 +45,11 @@ def main() -> int:
     rows: list[Row] = []
     crashed = False
     ws = Workspace()
+    database = "?"
     try:
         log(f"scratch directory {ws.dir}")
+        database = ws.databases.version()
+        log(f"databases: {database}")
         ws.make_template()
         steps = [
             (
@@ -82,7 +84,7 @@ def main() -> int:
     finally:
         ws.close()
     elapsed = time.monotonic() - began
-    print(_table(rows, started, elapsed))
+    print(_table(rows, started, elapsed, database))
     return 1 if crashed else 0
 
 
@@ -107,7 +109,7 @@ def _list_pages_and_preview(ws: Workspace) -> list[Row]:
         return rows + [Row("3 preview", "could not run", "-", "-", "-", "-", "FAIL", repr(error))]
 
 
-def _table(rows: list[Row], started: str, elapsed: float) -> str:
+def _table(rows: list[Row], started: str, elapsed: float, database: str) -> str:
     # In the benchmarks' order, whichever step measured them.
     rows = sorted(rows, key=lambda r: int(r.section.split()[0]))
     cells = [COLUMNS] + [
@@ -128,7 +130,7 @@ def _table(rows: list[Row], started: str, elapsed: float) -> str:
     header = [
         "",
         f"Share Desk benchmarks{mode}: os.cpu_count()={os.cpu_count()}, "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"Python {platform.python_version()}, {database}, "
         f"gunicorn {version('gunicorn')} (-w 2 --threads 8 unless noted), started {started}",
         "Every figure is set against a baseline measured in the same run: "
         "ratio = measured / baseline.",

@@ -90,5 +90,5 @@ def pages(
             log(f"pages: {page.label}: {b * 1000:.2f} ms against {a * 1000:.2f} ({ratio:.2f}x)")
         app.close()
         floor.close()
-    database.unlink()
+    ws.drop(database)
     return rows

@@ -127,7 +127,7 @@ def create_throughput(
         for name, server in servers.items():
             results[name].samples += server.log_errors()[:3]
     for database in databases.values():
-        database.unlink()
+        ws.drop(database)
     base, app = results["baseline"], results["app"]
     ratio = app.rate / base.rate if base.rate else float("nan")
     per_turn = [
@@ -271,6 +271,18 @@ def interleaved_medians(
     return samples
 
 
+@dataclass
+class Side:
+    """One size of the list benchmark: its server, a signed-in client, the cases, the values
+    sampled from its database, and the database's URL."""
+
+    server: Server
+    client: Client
+    cases: list[ListCase]
+    values: dict[str, str]
+    database: str
+
+
 def list_scaling(
     ws: Workspace,
     small: int,
@@ -286,7 +298,7 @@ def list_scaling(
     Returns the rows, and a signed-in client of the small server for the preview benchmark (its
     server still runs).
     """
-    sides = {}
+    sides: dict[int, Side] = {}
     for size in (small, large):
         database = ws.database(f"list-{size}")
         began = time.monotonic()
@@ -295,14 +307,14 @@ def list_scaling(
         values = seeding.sample(database)
         server = ws.app_server(f"list-{size}", database)
         client = Client(server.port, token=ws.token).sign_in()
-        sides[size] = (server, client, list_cases(values), values)
+        sides[size] = Side(server, client, list_cases(values), values, database)
     rows = []
-    small_cases, large_cases = sides[small][2], sides[large][2]
+    small_cases, large_cases = sides[small].cases, sides[large].cases
     for small_case, large_case in zip(small_cases, large_cases, strict=True):
         totals: dict[int, int] = {}
 
         def fetch(size, case, totals=totals):
-            answer = _get_ok(sides[size][1], case.path, case.api)
+            answer = _get_ok(sides[size].client, case.path, case.api)
             if case.api:
                 totals[size] = answer.json()["meta"]["total"]
 
@@ -348,16 +360,16 @@ def list_scaling(
         )
         log(f"list scaling: {small_case.label}: {ms(a)} -> {ms(b)} ({ratio:.1f}x)")
     for size in (small, large):
-        sides[size][1].close()
+        sides[size].client.close()
     if then is not None:
         try:
-            rows += then(sides[large][0], sides[large][3])
+            rows += then(sides[large].server, sides[large].values)
         except Exception as error:  # keep the list rows
             traceback.print_exc()
             rows.append(Row("6 pages", "could not run", "-", "-", "-", "-", "FAIL", repr(error)))
-    sides[large][0].stop()
-    (ws.dir / f"list-{large}.sqlite3").unlink()
-    return rows, Client(sides[small][0].port, token=ws.token).sign_in()
+    sides[large].server.stop()
+    ws.drop(sides[large].database)
+    return rows, Client(sides[small].server.port, token=ws.token).sign_in()
 
 
 def _size(count: int) -> str:
@@ -439,7 +451,7 @@ def export(ws: Workspace, count: int) -> list[Row]:
         peak[0] = max(peak[0], proc_status_kb(worker, "VmRSS"))
         hwm_after = proc_status_kb(worker, "VmHWM")
         errors = server.log_errors()
-    database.unlink()
+    ws.drop(database)
     growth_mb = (peak[0] - rss_before) / 1024
     hwm_growth = max(0, hwm_after - hwm_before) / 1024
     want = count + 1
@@ -572,7 +584,7 @@ def mixed(ws: Workspace, seeded: int, clients: int, seconds: float) -> list[Row]
         log(f"mixed load: {clients} clients for {seconds:.0f} s")
         result = run_load(pool, seconds, step)
         server_errors = server.log_errors()
-    database.unlink()
+    ws.drop(database)
     operations = ", ".join(f"{name} {count}" for name, count in sorted(result.operations.items()))
     notes = f"{result.rate:.0f} req/s, p99 {result.p99_ms():.0f} ms; {operations}"
     if result.errors or result.unfinished:
