@@ -33,6 +33,8 @@ DEFAULTS = {
     "API_RATE_LIMIT": "1200 per minute",
     # "text" for people, "json" for a log collector: one object a line (telemetry/logs.py).
     "LOG_FORMAT": "text",
+    # INFO writes a line per request; WARNING keeps only what went wrong.
+    "LOG_LEVEL": "INFO",
     # /metrics answers this machine, and anyone sending it as a bearer token (none by default).
     "METRICS_TOKEN": None,
 }
@@ -79,7 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     writer_queue.configure(app)
     db.init_app(app)
     with app.app_context():
-        timing.init_app(app, db.engine, on_end=(logs.write_request_line, metrics.observe))
+        timing.init_app(app, db.engine, on_end=(logs.request_lines(app), metrics.observe))
     # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices
     # a changed column type, not just added and dropped columns.
     migrate.init_app(

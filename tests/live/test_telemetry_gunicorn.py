@@ -8,6 +8,7 @@ import json
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -59,6 +60,38 @@ def test_metrics_count_the_requests_of_both_workers(gunicorn_server):
     while (counted := sign_ins_counted(server.base)) < sent and time.monotonic() < deadline:
         time.sleep(0.1)
     assert counted == sent
+    assert server.log_errors() == []
+
+
+def test_without_a_metrics_directory_each_server_makes_its_own_and_removes_it(tmp_path):
+    """As `make serve` runs: gunicorn.conf.py makes a directory for the workers' counts, and the
+    server removes it when it stops."""
+    app = make_app(tmp_path)
+    env = server_env(app, tmp_path, PROMETHEUS_MULTIPROC_DIR="", PYTHONUNBUFFERED="1")
+    server = Gunicorn(free_port(), env, tmp_path)
+    try:
+        server.start()
+        for _ in range(BATCH):
+            get(server.base + "/sign-in")
+        # The workers map their count files into memory: that is where the directory is.
+        mapped = {
+            Path(line.split()[-1]).parent
+            for pid in server.worker_pids()
+            for line in Path(f"/proc/{pid}/maps").read_text().splitlines()
+            if line.endswith(".db")
+        }
+        (directory,) = mapped
+        assert directory.name.startswith("share-desk-metrics-")
+        deadline = time.monotonic() + 10
+        while sign_ins_counted(server.base) < BATCH and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sign_ins_counted(server.base) == BATCH
+        assert list(directory.glob("counter_*.db"))  # a file per worker that has answered
+    finally:
+        server.stop()
+        with app.app_context():
+            db.engine.dispose()
+    assert not directory.exists()
     assert server.log_errors() == []
 
 

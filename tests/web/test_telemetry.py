@@ -127,14 +127,15 @@ def test_a_request_id_from_the_client_itself_is_not_trusted(anon_client):
 
 @pytest.fixture
 def log_format(app):
-    """``log_format("json")``: this process logs in that format until the test ends."""
+    """``log_format("json")``: this process logs a line per request in that format until the
+    test ends."""
 
     def switch(name: str):
-        app.config["LOG_FORMAT"] = name
+        app.config.update(LOG_FORMAT=name, LOG_LEVEL="INFO")
         logs.init_app(app)
 
     yield switch
-    app.config["LOG_FORMAT"] = "text"
+    app.config.update(LOG_FORMAT="text", LOG_LEVEL="WARNING")
     logs.init_app(app)
 
 
@@ -219,9 +220,27 @@ def test_a_warning_within_a_request_carries_its_request_id(tmp_path, log_format,
     assert (request_line["request_id"], request_line["status"]) == (request_id, 503)
 
 
-def test_an_unknown_log_format_stops_the_app(app_with):
-    with pytest.raises(RuntimeError, match="LOG_FORMAT 'yaml' is not one of text, json"):
-        app_with(LOG_FORMAT="yaml")
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"LOG_FORMAT": "yaml"}, "LOG_FORMAT 'yaml' is not one of text, json"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL 'loud' is not one of DEBUG, INFO, WARNING, ERROR"),
+    ],
+)
+def test_an_unknown_log_format_or_level_stops_the_app(app_with, setting, message):
+    with pytest.raises(RuntimeError, match=message):
+        app_with(**setting)
+
+
+def test_at_warning_level_requests_write_no_line(client, log_format, capsys):
+    log_format("text")
+    capsys.readouterr()
+    client.application.config["LOG_LEVEL"] = "WARNING"
+    finished(client.get("/shares"))
+    assert capsys.readouterr().err == ""
+    client.application.config["LOG_LEVEL"] = "INFO"
+    finished(client.get("/shares"))
+    assert "GET /shares 200 in " in capsys.readouterr().err
 
 
 # --- /metrics ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
 from flask import Flask
 from flask.logging import default_handler
@@ -19,6 +20,7 @@ from pythonjsonlogger.json import JsonFormatter
 from . import timing
 
 FORMATS = ("text", "json")
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 #: The app's loggers: ``webapp`` (Flask's ``app.logger``) and ``webapp.request`` below it.
 LOGGER = "webapp"
 REQUESTS = logging.getLogger("webapp.request")
@@ -119,8 +121,22 @@ def write_request_line(record: timing.RequestRecord) -> None:
     )
 
 
+def request_lines(app: Flask) -> Callable[[timing.RequestRecord], None]:
+    """What writes ``app``'s request lines: nothing while its ``LOG_LEVEL`` is above INFO.
+
+    Read at each request, from the app's own settings: a process may hold several apps (tests).
+    """
+    config = app.config
+
+    def write(record: timing.RequestRecord) -> None:
+        if logging.getLevelName(str(config["LOG_LEVEL"]).upper()) <= logging.INFO:
+            write_request_line(record)
+
+    return write
+
+
 def init_app(app: Flask) -> None:
-    """Check ``LOG_FORMAT`` and send the app's log lines to standard error in it.
+    """Check ``LOG_FORMAT`` and ``LOG_LEVEL``, and send the app's log lines to standard error.
 
     Logging is per process: the last app made sets the format (tests make several).
     """
@@ -130,11 +146,17 @@ def init_app(app: Flask) -> None:
             f"LOG_FORMAT {app.config['LOG_FORMAT']!r} is not one of {', '.join(FORMATS)} "
             "(set WEBAPP_LOG_FORMAT)."
         )
+    level = str(app.config["LOG_LEVEL"]).upper()
+    if level not in LEVELS:
+        raise RuntimeError(
+            f"LOG_LEVEL {app.config['LOG_LEVEL']!r} is not one of {', '.join(LEVELS)} "
+            "(set WEBAPP_LOG_LEVEL)."
+        )
     logger = logging.getLogger(LOGGER)
     for old in list(logger.handlers):
         if old is default_handler or isinstance(old, _Stderr):
             logger.removeHandler(old)
     logger.addHandler(handler(log_format))
-    logger.setLevel(logging.INFO)
+    logger.setLevel(level)
     # Our handler writes them: the root logger (gunicorn's, a test runner's) must not again.
     logger.propagate = False
