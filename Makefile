@@ -87,10 +87,14 @@ lint: install-test
 	$(BIN)/ruff format --check webapp tests bench
 
 # Benchmarks (not part of `make test`): real gunicorn servers on loopback ports, each figure a
-# ratio against a baseline measured in the same run; prints one table (bench/, ~4 minutes).
-.PHONY: bench
+# ratio against a baseline measured in the same run; prints one table (bench/, ~6 minutes).
+# bench-postgres: the same table on a throw-away PostgreSQL server, started as for test-postgres.
+.PHONY: bench bench-postgres
 bench: install
 	$(BIN)/python -m bench
+
+bench-postgres: install
+	.ci/with-postgres sh -c 'BENCH_POSTGRES_URL="$$WEBAPP_TEST_DATABASE_URL" exec $(BIN)/python -m bench'
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-results

@@ -5,6 +5,23 @@ overlap the time requests wait on the database. Command-line flags override thes
 (`make serve BIND=... WORKERS=... THREADS=...`).
 """
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# /metrics adds up every worker's counts from files in this directory (prometheus_client's
+# multiprocess mode). prometheus_client chooses that mode when it is first imported, so the
+# directory is set here, before any worker imports the app; each server gets a fresh one of its
+# own unless PROMETHEUS_MULTIPROC_DIR names one (emptied at start: counts start again at zero).
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="share-desk-metrics-")
+else:
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+from webapp.telemetry import logs  # noqa: E402 (imports nothing of prometheus_client)
+
 wsgi_app = "webapp:create_app()"
 bind = "127.0.0.1:8000"
 workers = 2
@@ -13,6 +30,19 @@ threads = 8
 timeout = 60
 # Lets requests in flight finish on a stop or reload.
 graceful_timeout = 30
-accesslog = "-"
+# gunicorn's own lines in the app's format (WEBAPP_LOG_FORMAT: text, or json), on standard
+# error; no access log: the app writes a line per request (its id, timing and who asked).
+logconfig_dict = logs.gunicorn_config(os.environ.get("WEBAPP_LOG_FORMAT", "text").lower())
 # Otherwise every gunicorn of this user shares ~/.gunicorn/gunicorn.ctl (gunicorn >= 25.1).
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Before the first worker: no counts left over from an earlier run in the directory."""
+    for leftover in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        leftover.unlink()
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -19,7 +19,6 @@ import secrets
 import select
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 from tests.live.helpers import Gunicorn, free_port
+
+from .databases import PostgresDatabases, SQLiteFiles
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = "webapp:create_app()"
@@ -63,18 +64,25 @@ class Server(Gunicorn):
 
 @dataclass
 class Workspace:
-    """The scratch directory, the template database and everything started in this run."""
+    """The scratch directory, the databases and everything started in this run.
+
+    The databases are SQLite files here, or with ``BENCH_POSTGRES_URL`` databases on that
+    PostgreSQL server (``databases``).
+    """
 
     dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="share-desk-bench-")))
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
     servers: list[Server] = field(default_factory=list)
     token: str = ""
     closed: bool = False
+    databases: SQLiteFiles | PostgresDatabases | None = None
 
     def __post_init__(self):
         atexit.register(self.close)
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._on_signal)
+        postgres = os.environ.get("BENCH_POSTGRES_URL")
+        self.databases = PostgresDatabases(postgres) if postgres else SQLiteFiles(self.dir)
 
     def _on_signal(self, signum, _frame):
         self.close()
@@ -87,16 +95,15 @@ class Workspace:
         for server in self.servers:
             with contextlib.suppress(Exception):
                 server.stop()
+        with contextlib.suppress(Exception):
+            self.databases.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    @property
-    def template(self) -> Path:
-        return self.dir / "template.sqlite3"
-
-    def app_env(self, database: Path, **extra: str) -> dict[str, str]:
+    def app_env(self, database: str, **extra: str) -> dict[str, str]:
+        """The app's environment on the database at URL ``database``."""
         return {
             **os.environ,
-            "WEBAPP_DATABASE_URL": f"sqlite:///{database}",
+            "WEBAPP_DATABASE_URL": database,
             "WEBAPP_SECRET_KEY": self.secret,
             "WEBAPP_INSTANCE_PATH": str(self.dir / "instance"),
             # The per-token API limit (1200/min by default) would cap the load, not measure it.
@@ -108,7 +115,7 @@ class Workspace:
         result = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "webapp", *args],
             cwd=ROOT,
-            env=self.app_env(self.template),
+            env=self.app_env(self.databases.template_url),
             input=stdin,
             capture_output=True,
             text=True,
@@ -120,25 +127,27 @@ class Workspace:
 
     def make_template(self) -> None:
         """Schema by the migrations, an admin by the CLI, an admin API token by the CLI."""
+        self.databases.prepare()
         self.flask("init-db")
         self.flask("staff", "create", STAFF_EMAIL, "--role", "admin", stdin=STAFF_PASSWORD + "\n")
         self.token = self.flask("tokens", "create", "bench", "--role", "admin").strip()
         self.token = self.token.splitlines()[-1].strip()
-        with contextlib.closing(sqlite3.connect(self.template)) as connection:
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.databases.finish_template()
 
-    def database(self, name: str) -> Path:
-        """A copy of the template database."""
-        path = self.dir / f"{name}.sqlite3"
-        shutil.copyfile(self.template, path)
-        return path
+    def database(self, name: str) -> str:
+        """A copy of the template database; its URL."""
+        return self.databases.copy(name)
 
-    def app_server(self, name: str, database: Path, workers=2, threads=8) -> Server:
+    def drop(self, database: str) -> None:
+        """The copy at URL ``database`` is no longer needed."""
+        self.databases.drop(database)
+
+    def app_server(self, name: str, database: str, workers=2, threads=8) -> Server:
         env = self.app_env(database)
         return Server(self, name, APP, env, workers, threads).start()
 
-    def baseline_server(self, name: str, database: Path, workers=2, threads=8) -> Server:
-        env = {**os.environ, "BENCH_DATABASE_URL": f"sqlite:///{database}"}
+    def baseline_server(self, name: str, database: str, workers=2, threads=8) -> Server:
+        env = {**os.environ, "BENCH_DATABASE_URL": database}
         return Server(self, name, BASELINE_APP, env, workers, threads).start()
 
 

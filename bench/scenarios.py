@@ -1,5 +1,6 @@
-"""The five benchmarks. Each returns table rows; every figure is set against a baseline measured
-in the same run, on the same machine, a moment apart (or interleaved with it)."""
+"""The first five benchmarks (the sixth, pages against a floor page, is in ``pages``). Each
+returns table rows; every figure is set against a baseline measured in the same run, on the same
+machine, a moment apart (or interleaved with it)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import random
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +20,7 @@ from . import seed as seeding
 from .harness import (
     Client,
     Response,
+    Server,
     Workspace,
     median,
     proc_status_kb,
@@ -124,7 +127,7 @@ def create_throughput(
         for name, server in servers.items():
             results[name].samples += server.log_errors()[:3]
     for database in databases.values():
-        database.unlink()
+        ws.drop(database)
     base, app = results["baseline"], results["app"]
     ratio = app.rate / base.rate if base.rate else float("nan")
     per_turn = [
@@ -248,7 +251,9 @@ def interleaved_medians(
 ) -> list[list[float]]:
     """Latencies of each call, taken in turn (a, b, a, b, ...) so that noise hits all alike.
 
-    At least ``min_n`` rounds, then more up to ``max_n`` while within ``budget`` seconds.
+    A call that returns a number has measured itself (the server's own time, say); otherwise
+    the time it took here counts. At least ``min_n`` rounds, then more up to ``max_n`` while
+    within ``budget`` seconds.
     """
     for _ in range(warmup):
         for call in calls:
@@ -259,21 +264,41 @@ def interleaved_medians(
     while rounds < min_n or (rounds < max_n and time.monotonic() - began < budget):
         for index, call in enumerate(calls):
             started = time.perf_counter()
-            call()
-            samples[index].append(time.perf_counter() - started)
+            measured = call()
+            took = time.perf_counter() - started
+            samples[index].append(measured if isinstance(measured, float) else took)
         rounds += 1
     return samples
 
 
+@dataclass
+class Side:
+    """One size of the list benchmark: its server, a signed-in client, the cases, the values
+    sampled from its database, and the database's URL."""
+
+    server: Server
+    client: Client
+    cases: list[ListCase]
+    values: dict[str, str]
+    database: str
+
+
 def list_scaling(
-    ws: Workspace, small: int, large: int, budget: float, rounds: int
+    ws: Workspace,
+    small: int,
+    large: int,
+    budget: float,
+    rounds: int,
+    then: Callable[[Server, dict[str, str]], list[Row]] | None = None,
 ) -> tuple[list[Row], Client]:
     """The list page and API list on ``small`` and ``large`` shares, request by request.
 
-    Both servers run at once and each case alternates between them. Returns the rows, and a
-    signed-in client of the small server for the preview benchmark (its server still runs).
+    Both servers run at once and each case alternates between them. ``then`` may measure more on
+    the large server (given it and the values sampled from its database) before it stops.
+    Returns the rows, and a signed-in client of the small server for the preview benchmark (its
+    server still runs).
     """
-    sides = {}
+    sides: dict[int, Side] = {}
     for size in (small, large):
         database = ws.database(f"list-{size}")
         began = time.monotonic()
@@ -282,14 +307,14 @@ def list_scaling(
         values = seeding.sample(database)
         server = ws.app_server(f"list-{size}", database)
         client = Client(server.port, token=ws.token).sign_in()
-        sides[size] = (server, client, list_cases(values))
+        sides[size] = Side(server, client, list_cases(values), values, database)
     rows = []
-    small_cases, large_cases = sides[small][2], sides[large][2]
+    small_cases, large_cases = sides[small].cases, sides[large].cases
     for small_case, large_case in zip(small_cases, large_cases, strict=True):
         totals: dict[int, int] = {}
 
         def fetch(size, case, totals=totals):
-            answer = _get_ok(sides[size][1], case.path, case.api)
+            answer = _get_ok(sides[size].client, case.path, case.api)
             if case.api:
                 totals[size] = answer.json()["meta"]["total"]
 
@@ -334,11 +359,17 @@ def list_scaling(
             )
         )
         log(f"list scaling: {small_case.label}: {ms(a)} -> {ms(b)} ({ratio:.1f}x)")
-    sides[large][0].stop()
     for size in (small, large):
-        sides[size][1].close()
-    (ws.dir / f"list-{large}.sqlite3").unlink()
-    return rows, Client(sides[small][0].port, token=ws.token).sign_in()
+        sides[size].client.close()
+    if then is not None:
+        try:
+            rows += then(sides[large].server, sides[large].values)
+        except Exception as error:  # keep the list rows
+            traceback.print_exc()
+            rows.append(Row("6 pages", "could not run", "-", "-", "-", "-", "FAIL", repr(error)))
+    sides[large].server.stop()
+    ws.drop(sides[large].database)
+    return rows, Client(sides[small].server.port, token=ws.token).sign_in()
 
 
 def _size(count: int) -> str:
@@ -420,7 +451,7 @@ def export(ws: Workspace, count: int) -> list[Row]:
         peak[0] = max(peak[0], proc_status_kb(worker, "VmRSS"))
         hwm_after = proc_status_kb(worker, "VmHWM")
         errors = server.log_errors()
-    database.unlink()
+    ws.drop(database)
     growth_mb = (peak[0] - rss_before) / 1024
     hwm_growth = max(0, hwm_after - hwm_before) / 1024
     want = count + 1
@@ -553,7 +584,7 @@ def mixed(ws: Workspace, seeded: int, clients: int, seconds: float) -> list[Row]
         log(f"mixed load: {clients} clients for {seconds:.0f} s")
         result = run_load(pool, seconds, step)
         server_errors = server.log_errors()
-    database.unlink()
+    ws.drop(database)
     operations = ", ".join(f"{name} {count}" for name, count in sorted(result.operations.items()))
     notes = f"{result.rate:.0f} req/s, p99 {result.p99_ms():.0f} ms; {operations}"
     if result.errors or result.unfinished:

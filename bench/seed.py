@@ -1,7 +1,8 @@
-"""Fast seeding: realistic shares written with SQLAlchemy Core executemany, before any server runs.
+"""Fast seeding: realistic shares written before any server runs.
 
-The table is reflected from the database that ``init-db`` made, so the rows land in exactly the
-app's schema and indexes, and its triggers keep the list totals' tallies as they go. Values are
+The rows land in exactly the app's schema and indexes, made by ``init-db``: on SQLite by
+SQLAlchemy Core executemany into the reflected table, its triggers keeping the list totals'
+tallies as they go; on PostgreSQL by COPY, the tallies counted once at the end. Values are
 spread the way a live desk would have them: ~36 source types, profiles with several shares each,
 half with codes, creation over two years, expiries from the past into the future, some
 exhausted, some cloneable with unlimited claims.
@@ -10,14 +11,13 @@ exhausted, some cloneable with unlimited claims.
 from __future__ import annotations
 
 import base64
-import contextlib
 import random
-import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
+from psycopg.types.json import Json
 
+from webapp.db import tallies
 from webapp.enums import SourceType
 
 CHUNK = 20_000
@@ -106,9 +106,20 @@ def rows(count: int, seed: int = 20261129):
         }
 
 
-def seed(database: Path, count: int) -> None:
-    """Insert ``count`` shares into ``database`` (made by ``init-db``), then checkpoint."""
-    engine = sa.create_engine(f"sqlite:///{database}")
+def seed(database: str, count: int) -> None:
+    """Insert ``count`` shares into the database at URL ``database`` (made by ``init-db``)."""
+    engine = sa.create_engine(database)
+    try:
+        if engine.dialect.name == "postgresql":
+            _seed_postgres(engine, count)
+        else:
+            _seed_sqlite(engine, count)
+    finally:
+        engine.dispose()
+
+
+def _seed_sqlite(engine: sa.Engine, count: int) -> None:
+    """In chunks of executemany, the triggers keeping the tallies as they go; then checkpoint."""
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -131,24 +142,50 @@ def seed(database: Path, count: int) -> None:
         if chunk:
             connection.execute(insert, chunk)
             connection.commit()
-    engine.dispose()
-    with contextlib.closing(sqlite3.connect(database)) as connection:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def sample(database: Path) -> dict[str, str]:
+def _seed_postgres(engine: sa.Engine, count: int) -> None:
+    """COPY with the tallies' trigger off, then the tallies recounted once (as ``check-tallies
+    --repair`` would after a restore), and VACUUM ANALYZE: the statistics and visibility map
+    that autovacuum keeps on a live server."""
+    columns = list(next(rows(1)))
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ALTER TABLE shares DISABLE TRIGGER share_tallies_follow")
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY shares ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows(count):
+                meta = row["meta"]
+                row["meta"] = None if meta is None else Json(meta)
+                copy.write_row([row[name] for name in columns])
+        tallies.recount(connection)
+        connection.exec_driver_sql("ALTER TABLE shares ENABLE TRIGGER share_tallies_follow")
+        connection.commit()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE")
+
+
+def sample(database: str) -> dict[str, str]:
     """Filter values taken from a share in the middle of the table: present at every size."""
-    with contextlib.closing(sqlite3.connect(database)) as connection:
-        (count,) = connection.execute("SELECT count(*) FROM shares").fetchone()
-        profile_id, source_id, handle = connection.execute(
-            "SELECT profile_id, source_id, handle FROM shares WHERE id >= ? ORDER BY id LIMIT 1",
-            (count // 2,),
-        ).fetchone()
-        (code,) = connection.execute(
-            "SELECT code FROM shares WHERE id >= ? AND code IS NOT NULL ORDER BY id LIMIT 1",
-            (count // 2 + 10,),
-        ).fetchone()
+    engine = sa.create_engine(database)
+    with engine.connect() as connection:
+        count = connection.exec_driver_sql("SELECT count(*) FROM shares").scalar()
+        share_id, profile_id, source_id, handle = connection.execute(
+            sa.text(
+                "SELECT id, profile_id, source_id, handle FROM shares WHERE id >= :id "
+                "ORDER BY id LIMIT 1"
+            ),
+            {"id": count // 2},
+        ).one()
+        code = connection.execute(
+            sa.text(
+                "SELECT code FROM shares WHERE id >= :id AND code IS NOT NULL ORDER BY id LIMIT 1"
+            ),
+            {"id": count // 2 + 10},
+        ).scalar()
+    engine.dispose()
     return {
+        "share_id": str(share_id),
         "profile_id": profile_id,
         "source_type": "reward",
         "source_id": str(source_id),

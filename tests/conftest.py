@@ -39,6 +39,9 @@ def make_app(tmp_path, **overrides):
         "SECRET_KEY": TEST_SECRET,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite3'}",
         "WTF_CSRF_ENABLED": True,
+        # No line per request: a server thread's lines between tests would reach the terminal.
+        # tests/web/test_telemetry.py turns them on where it reads them.
+        "LOG_LEVEL": "WARNING",
     }
     config.update(overrides)
     # On PostgreSQL, an app gets an emptied schema of the test database, also when a test names

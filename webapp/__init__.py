@@ -35,6 +35,12 @@ DEFAULTS = {
     "TRUSTED_PROXIES": 0,
     # Per API token, counted on its row: every worker and server shares one count (ratelimit.py).
     "API_RATE_LIMIT": "1200 per minute",
+    # "text" for people, "json" for a log collector: one object a line (telemetry/logs.py).
+    "LOG_FORMAT": "text",
+    # INFO writes a line per request; WARNING keeps only what went wrong.
+    "LOG_LEVEL": "INFO",
+    # /metrics answers this machine, and anyone sending it as a bearer token (none by default).
+    "METRICS_TOKEN": None,
 }
 
 
@@ -70,17 +76,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import admin, api, auth, cli, errors, people, ratelimit, routing, templating, views
     from .db import writer_queue
     from .extensions import csrf, db, migrate
+    from .forms import widgets
+    from .telemetry import logs, metrics, timing
 
-    ratelimit.init_app(app)  # first: a wrong rate stops the app before anything opens
+    # First: a wrong setting stops the app before anything opens.
+    ratelimit.init_app(app)
+    logs.init_app(app)
     routing.init_app(app)  # before the blueprints add their routes
     writer_queue.configure(app)
     db.init_app(app)
+    with app.app_context():
+        timing.init_app(app, db.engine, on_end=(logs.request_lines(app), metrics.observe))
     # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices
     # a changed column type, not just added and dropped columns.
     migrate.init_app(
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
     )
     csrf.init_app(app)
+    widgets.use_attributes()
     errors.init_app(app)
     templating.init_app(app)
     auth.init_app(app)
@@ -90,6 +103,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin.health)
+    metrics.init_app(app)
     return app
 
 

@@ -38,8 +38,9 @@ from .models import Staff
 
 bp = Blueprint("auth", __name__)
 
-#: Endpoints anyone may reach: the sign-in page, static files and the health check.
-PUBLIC_ENDPOINTS = {"auth.sign_in", "static", "health.healthz"}
+#: Endpoints anyone may reach: the sign-in page, static files and the health check; and the
+#: metrics, which check for themselves who asks (this machine, or the metrics token).
+PUBLIC_ENDPOINTS = {"auth.sign_in", "static", "health.healthz", "metrics.metrics"}
 
 
 @functools.cache

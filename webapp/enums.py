@@ -51,12 +51,20 @@ class SourceType(enum.StrEnum):
     @property
     def label(self) -> str:
         """Human label for dropdowns: ``listItem`` -> ``List item``."""
-        words = []
-        for part in self.value.split("_"):
-            word = "".join(" " + c.lower() if c.isupper() else c for c in part)
-            words.append(word)
-        text = " ".join(words)
-        return text[:1].upper() + text[1:]
+        return _SOURCE_TYPE_LABELS[self]
+
+
+def _source_type_label(value: str) -> str:
+    words = []
+    for part in value.split("_"):
+        word = "".join(" " + c.lower() if c.isupper() else c for c in part)
+        words.append(word)
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+#: Worked out once: the list shows one a row.
+_SOURCE_TYPE_LABELS = {member: _source_type_label(member.value) for member in SourceType}
 
 
 class PeriodType(enum.StrEnum):

@@ -311,7 +311,8 @@ class ShareClaim(db.Model):
     """
 
     __tablename__ = "share_claims"
-    # Each filter of the claims list, with the id its pages are ordered by (see _list_index).
+    # Each filter of the claims list, with the id its pages are ordered by (see _list_index);
+    # the metrics count the last day's claims through the claimed_at one.
     __table_args__ = tuple(
         sa.Index(f"ix_share_claims_{column}_id", column, "id")
         for column in ("share_id", "share_handle", "share_profile_id", "profile_id", "claimed_at")

@@ -50,9 +50,16 @@ def _filter_form() -> ShareFilterForm:
 
 
 def _results_context(form: ShareFilterForm) -> dict:
+    """The results at one instant: the statuses and "3 days ago"s agree with the query's."""
     now = clock.now()
     page = fetch_page(form, now) if not form.param_errors() else None
-    return {"filters": form, "page": page, "args": form.active_args(), "quick": quick_ranges(now)}
+    return {
+        "filters": form,
+        "page": page,
+        "args": form.active_args(),
+        "quick": quick_ranges(now),
+        "now": now,
+    }
 
 
 @bp.get("/shares")

@@ -129,6 +129,20 @@ def test_filters_narrow_the_feed_to_a_share_or_an_action(app, api):
     assert [(e["share_id"], e["action"]) for e in creates_of_one] == [(one, "create")]
 
 
+def test_links_next_keeps_the_filters_and_nothing_else_of_the_query(app, api):
+    share_id = api.post(SHARES, json=NEW).get_json()["data"]["id"]
+    query = "_method=DELETE&_external=0&utm_source=x&filter[action]=create&page[size]=5"
+
+    body = api.get(f"{EVENTS}?{query}").get_json()
+
+    (event,) = body["data"]
+    assert event["share_id"] == share_id
+    assert body["links"]["next"] == (
+        "http://localhost/api/v3/events?filter%5Baction%5D=create&page%5Bsize%5D=5"
+        f"&page%5Bafter%5D={event['id']}"
+    )
+
+
 def test_staff_and_token_administration_is_not_in_the_feed(app, api, client):
     token = csrf_token(client, "/admin/tokens")
     assert (

@@ -9,6 +9,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,7 +20,18 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ERROR_MARKS = ("Traceback", "[ERROR]", "[CRITICAL]", "ERROR in ", "WORKER TIMEOUT")
+#: Errors in a server's log, in the app's text or JSON lines (gunicorn's too: gunicorn.conf.py),
+#: or in gunicorn's own format, which it writes before it has read its settings.
+ERROR_MARKS = (
+    "Traceback",
+    "ERROR in ",
+    "CRITICAL in ",
+    '"level": "ERROR"',
+    '"level": "CRITICAL"',
+    "[ERROR]",
+    "[CRITICAL]",
+    "WORKER TIMEOUT",
+)
 #: What a client sees when the server goes away under it: refused, reset, cut short.
 NO_ANSWER = (OSError, http.client.HTTPException)
 
@@ -107,24 +119,33 @@ class Gunicorn:
         return self.logs / f"{self.name}-{self.starts}.log"
 
     def log(self) -> str:
-        """Everything this run of gunicorn wrote: its own log, the access log, app errors."""
+        """Everything this run of gunicorn wrote: its own log, the app's request lines and
+        errors."""
         return self.log_path.read_text(errors="replace")
 
     def log_errors(self) -> list[str]:
         return [line for line in self.log().splitlines() if any(m in line for m in ERROR_MARKS)]
+
+    def answered_by(self, method: str, path: str, status: int) -> list[int]:
+        """The worker pid of each such request, from the app's request lines (text format)."""
+        line = rf"\(pid (\d+), request \S+\): {method} {re.escape(path)} {status} in "
+        return [int(pid) for pid in re.findall(line, self.log())]
 
     def start(self, timeout: float = 20) -> tuple[int, dict]:
         """Start gunicorn and wait for /healthz to answer and every worker to be up; returns
         that answer."""
         assert self.process is None, "already running"
         self.starts += 1
+        # Each run counts its metrics in a directory of its own, beside its log.
+        metrics = self.logs / f"{self.name}-{self.starts}-metrics"
+        env = {"PROMETHEUS_MULTIPROC_DIR": str(metrics), **self.env}
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
                     "gunicorn",
-                    # make serve's settings (timeouts, access log, no control socket).
+                    # make serve's settings (timeouts, logs, metrics, no control socket).
                     "--config",
                     str(ROOT / "gunicorn.conf.py"),
                     "--bind",
@@ -133,13 +154,10 @@ class Gunicorn:
                     str(self.workers),
                     "--threads",
                     str(self.threads),
-                    # The default format, plus the worker's pid: which process answered.
-                    "--access-logformat",
-                    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s',
                     *([self.app] if self.app else []),  # else gunicorn.conf.py's wsgi_app
                 ],
                 cwd=ROOT,
-                env=self.env,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 # A file, not a pipe: nobody drains a pipe while the test runs, and a full one
                 # would block the server once the access log passes 64 KiB.

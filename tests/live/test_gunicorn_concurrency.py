@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -83,9 +82,8 @@ def test_concurrent_creates_through_gunicorn_are_all_stored(gunicorn_server):
         tallied = tallies.stored(connection)
         assert tallied == tallies.counted(connection) and tallied[("all", "")] == total
 
-    log = server.log()
     assert server.log_errors() == []
-    creates = re.findall(r'"POST /api/v3/shares HTTP/1\.1" 201 .* pid=<(\d+)>', log)
+    creates = server.answered_by("POST", "/api/v3/shares", 201)
     assert len(creates) == total
     # Both workers answered: the writes really did meet across processes.
     assert len(set(creates)) == server.workers

@@ -6,8 +6,6 @@ made on one server is good on the other until it signs out on either.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import requests
 
@@ -33,7 +31,7 @@ def two_servers(tmp_path):
         app,
         tmp_path,
         WEBAPP_API_RATE_LIMIT=f"{LIMIT} per minute",
-        PYTHONUNBUFFERED="1",  # the access log, read below
+        PYTHONUNBUFFERED="1",  # the request lines, read below
     )
     servers = []
     try:
@@ -71,7 +69,7 @@ def test_the_rate_limit_counts_once_across_servers_and_workers(two_servers):
     served = {
         (server.base, pid)
         for server in servers
-        for pid in re.findall(r'"GET /api/v3/shares HTTP/1.1" 200 .*pid=<(\d+)>', server.log())
+        for pid in server.answered_by("GET", "/api/v3/shares", 200)
     }
     assert {base for base, _pid in served} == {server.base for server in servers}
     with app.app_context():

@@ -238,9 +238,12 @@ def test_every_routed_endpoint_is_in_the_matrix(app, world):
         assert app.view_functions[case.endpoint].required_role is case.role, case
 
 
-def test_only_sign_in_static_and_health_answer_without_credentials(app, anon_client, world):
-    """Every other rule of the URL map sends an anonymous caller to sign in, or answers 401."""
-    assert {"auth.sign_in", "static", "health.healthz"} == PUBLIC_ENDPOINTS
+def test_only_sign_in_static_health_and_metrics_answer_without_credentials(app, anon_client, world):
+    """Every other rule of the URL map sends an anonymous caller to sign in, or answers 401.
+
+    The metrics decide for themselves (this machine or their token: tests/web/test_telemetry.py).
+    """
+    assert {"auth.sign_in", "static", "health.healthz", "metrics.metrics"} == PUBLIC_ENDPOINTS
     token = csrf_token(anon_client)
     checked = 0
     for rule in app.url_map.iter_rules():
@@ -268,6 +271,9 @@ def test_only_sign_in_static_and_health_answer_without_credentials(app, anon_cli
     response = anon_client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "reachable"}
+    response = anon_client.get("/metrics")  # the test client asks from 127.0.0.1
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
 
 
 def test_healthz_says_when_the_database_is_unreachable(tmp_path):

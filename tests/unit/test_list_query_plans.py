@@ -23,6 +23,7 @@ from webapp.enums import PeriodType, SourceType
 from webapp.extensions import db
 from webapp.forms.filters import SORT_FIELDS, ShareFilterForm
 from webapp.listing import share_query
+from webapp.telemetry import metrics
 
 NOW = datetime(2026, 11, 29, 14, 30, tzinfo=UTC)
 PAGE = 15
@@ -171,3 +172,12 @@ def test_totals_come_from_the_tallies_and_index_lookups(app, args):
     today = r"SEARCH shares USING (COVERING )?INDEX ix_shares_expires_at_id \(expires_at>\? AND"
     searches = [line for line in lines if line.startswith("SEARCH shares")]
     assert all(re.match(today, line) for line in searches), shown(lines)
+
+
+def test_the_metrics_figures_come_from_the_tallies_and_index_lookups(app):
+    """/metrics reads them at every scrape: shares by status, and the last day's claims."""
+    lines = plan(metrics.figures(NOW))
+    assert not scans_shares(lines), shown(lines)
+    assert not any(line.startswith("SCAN share_") for line in lines), shown(lines)
+    claims = r"SEARCH share_claims USING (COVERING )?INDEX ix_share_claims_claimed_at_id "
+    assert any(re.match(claims, line) for line in lines), shown(lines)

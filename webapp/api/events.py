@@ -21,7 +21,7 @@ def list_events():
     if not form.validate():
         raise validation_error(form.param_errors())
     feed = fetch_events(form)
-    args = {k: v for k, v in request.args.items() if k != "page[after]"}
+    args = {k: v for k, v in form.given_args().items() if k != "page[after]"}
     following = url_for(
         "api.list_events", _external=True, **args, **{"page[after]": feed.next_after}
     )

@@ -18,6 +18,7 @@ from .. import expiry
 from ..db.types import BIGINT_MAX as BIGINT_MAX  # the forms read their limits from here
 from ..db.types import ID_MAX as ID_MAX
 from ..db.types import storable
+from .widgets import EnumSelect
 
 #: Any text without U+0000 (db.types.storable), as a JSON Schema pattern.
 NO_NUL_PATTERN = "^[^\\u0000]*$"
@@ -135,12 +136,14 @@ class DigitsIntegerField(Field):
 
 
 @cache
-def _enum_options(enum_cls, blank: str) -> tuple[list[SelectChoice], Callable]:
-    """An enum dropdown's options and coercion, built once (forms are bound every request).
+def _enum_options(enum_cls, blank: str) -> tuple[list[SelectChoice], Callable, tuple]:
+    """An enum dropdown's options, coercion and (value, label) pairs, built once (forms are
+    bound every request).
 
     Coerces by value like WTForms' ``enum_coerce``, from a table made once rather than per call.
     """
     choices = [SelectChoice("", blank)] + enum_choices(enum_cls, label=lambda m: m.label)
+    pairs = tuple((choice.value, choice.label) for choice in choices)
     by_value = {str(member.value): member for member in enum_cls}
 
     def coerce(value):
@@ -153,14 +156,16 @@ def _enum_options(enum_cls, blank: str) -> tuple[list[SelectChoice], Callable]:
         except KeyError as error:
             raise ValueError(str(error)) from error
 
-    return choices, coerce
+    return choices, coerce, pairs
 
 
 class EnumSelectField(SelectField):
     """A dropdown over one of the enums; a blank option means "not chosen" (None)."""
 
+    widget = EnumSelect()
+
     def __init__(self, enum_cls, label=None, validators=None, blank="Choose…", **kwargs):
-        choices, coerce = _enum_options(enum_cls, blank)
+        choices, coerce, self.option_pairs = _enum_options(enum_cls, blank)
         super().__init__(label, validators, coerce=coerce, choices=choices, **kwargs)
 
     def pre_validate(self, form):

@@ -123,6 +123,16 @@ class ParamsForm(QueryForm):
             errors[key] = [*errors.get(key, []), *messages]
         return errors
 
+    def given_args(self) -> dict[str, str]:
+        """The parameters given, by the contract's names: for links that keep the current view.
+        Only the form's own names, so no other query key (``_method``, ``_external``) ever
+        reaches ``url_for`` as one of its own arguments."""
+        return {
+            field.name: field.raw_data[0]
+            for field in self
+            if field.raw_data and field.raw_data[0] != ""
+        }
+
     def filters(self) -> dict[str, object]:
         """The given ``filter[...]`` fields of valid data, by field: ``is_cloneable`` a bool."""
         found = {}
@@ -151,14 +161,11 @@ class ListForm(ParamsForm):
 
         A given page size is always kept: the API's default (15) is not the list page's (25).
         """
-        args = {}
-        for field in self:
-            raw = field.raw_data[0] if field.raw_data else ""
-            if raw != "" and field.name != "page[number]":
-                if field.name == "sort" and raw == DEFAULT_SORT:
-                    continue
-                args[field.name] = raw
-        return args
+        return {
+            name: raw
+            for name, raw in self.given_args().items()
+            if name != "page[number]" and not (name == "sort" and raw == DEFAULT_SORT)
+        }
 
     @property
     def filtered(self) -> bool:
