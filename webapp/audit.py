@@ -74,7 +74,17 @@ def record(
     share_handle: str | None = None,
     claim_id: int | None = None,
 ) -> None:
-    """Write one event on ``connection``, in the transaction of the change it describes.
+    """Write one event on ``connection``, in the transaction of the change it describes."""
+    record_many(connection, action, [(changes, share_id, share_handle, claim_id)])
+
+
+#: One event for ``record_many``: (changes, share id, share handle, claim id).
+Event = tuple[dict, int | None, str | None, int | None]
+
+
+def record_many(connection: sa.Connection, action: AuditAction, events: list[Event]) -> None:
+    """Write events of one action on ``connection`` in one statement (an executemany), in the
+    transaction of the changes they describe, in the order given.
 
     Event ids must be handed out in commit order, or a reader of the events feed that saw id 11
     would never see an id 10 committed after it. SQLite writes one transaction at a time, so
@@ -82,17 +92,23 @@ def record(
     advisory lock before its first event and holds it until it ends, so no other transaction
     gets an event id until this one has committed or rolled back.
     """
+    if not events:
+        return
     if connection.dialect.name == "postgresql":
         connection.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENTS_LOCK)))
+    at, actor = utcnow(), current_actor()
     connection.execute(
         _INSERT,
-        {
-            "at": utcnow(),
-            "actor": current_actor(),
-            "action": action.value,
-            "changes": changes,
-            "share_id": share_id,
-            "share_handle": share_handle,
-            "claim_id": claim_id,
-        },
+        [
+            {
+                "at": at,
+                "actor": actor,
+                "action": action.value,
+                "changes": changes,
+                "share_id": share_id,
+                "share_handle": share_handle,
+                "claim_id": claim_id,
+            }
+            for changes, share_id, share_handle, claim_id in events
+        ],
     )
