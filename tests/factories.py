@@ -1,5 +1,5 @@
-"""Test data, made one way: shares, claims, staff and API tokens with one set of defaults, and
-readers of the rows the tests look at.
+"""Test data, made one way: shares, claims, staff, API tokens and pending CSV imports with one
+set of defaults, and readers of the rows the tests look at.
 
 Every factory takes the app and opens its own app context, so it works for the per-test ``app``,
 an app a test makes for itself and the end-to-end tests' session app alike. A test that needs
@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 import webapp.shares
+from webapp import imports
 from webapp.clock import utcnow
 from webapp.enums import PeriodType, Role, SourceType
 from webapp.expiry import resolve_expiry
@@ -114,6 +115,17 @@ def token(app, name: str, role: Role | str) -> str:
         db.session.add(row)
         db.session.commit()
     return plain
+
+
+IMPORT_CSV = b"profile_id,source_id,source_type\nimported-1,42,reward\n"
+
+
+def pending_import(app, data: bytes = IMPORT_CSV, filename: str = "shares.csv") -> int:
+    """A checked CSV file kept for its confirmation, as the Import page keeps it; its id."""
+    with app.app_context():
+        kept = imports.keep(data, filename)
+        db.session.commit()
+        return kept.id
 
 
 # --- readers -------------------------------------------------------------------------------

@@ -63,7 +63,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import admin, api, auth, cli, errors, people, ratelimit, templating, views
+    from . import (
+        admin,
+        api,
+        auth,
+        cli,
+        errors,
+        import_pages,
+        people,
+        ratelimit,
+        templating,
+        views,
+    )
     from .db import writer_queue
     from .extensions import csrf, db, migrate
 
@@ -82,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(people.bp)
+    app.register_blueprint(import_pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin.health)

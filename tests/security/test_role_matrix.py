@@ -6,6 +6,7 @@ app's URL map so that a new route fails the suite until it is added here.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
@@ -61,6 +62,8 @@ CLAIM = {"profile_id": "claimer-1", "code": SHARE_CODE}
 CHECK = {"check-profile_id": "claimer-1", "check-code": SHARE_CODE}
 NEW_STAFF = {"email": "new.staff@example.com", "role": "agent", "password": "a long password!"}
 JSON = "application/json"
+IMPORT_CSV = factories.IMPORT_CSV.replace(b"imported-1", b"uploaded-1")
+
 V, AG, AD = Role.VIEWER, Role.AGENT, Role.ADMIN
 
 CASES = [
@@ -122,6 +125,13 @@ CASES = [
     Case("GET", "/api/v3/claims", "api.list_claims", V, 200, content_type=JSON),
     Case("GET", "/api/v3/claims/<int:claim_id>", "api.get_claim", V, 200, content_type=JSON),
     Case("GET", "/api/v3/events", "api.list_events", V, 200, content_type=JSON),
+    Case("GET", "/shares/import", "imports.new_import", AG, 200),
+    Case("POST", "/shares/import", "imports.upload", AG, 200, {"file": IMPORT_CSV}, True),
+    Case("GET", "/shares/import/template.csv", "imports.template", AG, 200,
+         content_type="text/csv"),
+    Case("GET", "/shares/import/<int:import_id>", "imports.show_import", AG, 200),
+    Case("POST", "/shares/import/<int:import_id>", "imports.confirm_import", AG, 302,
+         {"form_id": "role-matrix-form"}, True, r"/shares/import/\d+"),
 ]  # fmt: skip
 
 
@@ -135,6 +145,7 @@ def world(app) -> dict:
         token_id = db.session.scalar(db.select(ApiToken.id).where(ApiToken.name == "target-token"))
     claim_id = factories.claim(app, share_id, "claimer-0")
     return {
+        "import_id": factories.pending_import(app),
         "share_id": share_id,
         "staff_id": staff_id,
         "token_id": token_id,
@@ -156,7 +167,12 @@ def send(app, client, case: Case, world: dict, bearer: str | None):
         if case.body is not None:
             kwargs["json"] = case.body
     elif case.method == "POST":
-        kwargs["data"] = {"csrf_token": csrf_token(client), **(case.body or {})}
+        # A file travels as an upload, made afresh for each request.
+        body = {
+            name: (io.BytesIO(value), "shares.csv") if isinstance(value, bytes) else value
+            for name, value in (case.body or {}).items()
+        }
+        kwargs["data"] = {"csrf_token": csrf_token(client), **body}
     return client.open(case.path(world), method=case.method, **kwargs)
 
 
