@@ -1,5 +1,5 @@
-"""Test data, made one way: shares, claims, staff, API tokens and pending CSV imports with one
-set of defaults, and readers of the rows the tests look at.
+"""Test data, made one way: shares, claims, staff, API tokens, pending CSV imports and bulk jobs
+with one set of defaults, and readers of the rows the tests look at.
 
 Every factory takes the app and opens its own app context, so it works for the per-test ``app``,
 an app a test makes for itself and the end-to-end tests' session app alike. A test that needs
@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 import webapp.shares
-from webapp import imports
+from webapp import imports, jobs
 from webapp.clock import utcnow
-from webapp.enums import PeriodType, Role, SourceType
+from webapp.enums import AuditAction, JobState, PeriodType, Role, SourceType
 from webapp.expiry import resolve_expiry
 from webapp.extensions import db
 from webapp.models import ApiToken, Share, ShareClaim, Staff
@@ -126,6 +126,20 @@ def pending_import(app, data: bytes = IMPORT_CSV, filename: str = "shares.csv") 
         kept = imports.keep(data, filename)
         db.session.commit()
         return kept.id
+
+
+def bulk_job(
+    app, action: AuditAction | str, share_ids: list[int], state: JobState | str = "running"
+) -> int:
+    """A bulk job over ``share_ids`` that nobody runs (its runner is gone), in ``state``: a
+    failed one says why; its id."""
+    with app.test_request_context():
+        job = jobs.start(AuditAction(action), None, share_ids, utcnow(), "gone")
+        job.state = JobState(state)
+        if job.state is JobState.FAILED:
+            job.runner, job.error = None, "RuntimeError: a test stopped it"
+        db.session.commit()
+        return job.id
 
 
 # --- readers -------------------------------------------------------------------------------

@@ -31,6 +31,10 @@ DEFAULTS = {
     "TRUSTED_PROXIES": 0,
     # Per API token, counted on its row: every worker and server shares one count (ratelimit.py).
     "API_RATE_LIMIT": "1200 per minute",
+    # Bulk jobs (jobs.py): shares per chunk (one transaction each), and how old a running
+    # job's heartbeat may be before another worker takes the job over.
+    "BULK_CHUNK_SIZE": 500,
+    "BULK_STALE_SECONDS": 30,
 }
 
 
@@ -67,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         admin,
         api,
         auth,
+        bulk_pages,
         cli,
         errors,
         import_pages,
@@ -94,6 +99,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(people.bp)
     app.register_blueprint(import_pages.bp)
+    app.register_blueprint(bulk_pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin.health)

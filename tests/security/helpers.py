@@ -10,6 +10,7 @@ from webapp.extensions import db
 from webapp.models import (
     ApiToken,
     AuditEvent,
+    BulkJob,
     Share,
     ShareClaim,
     ShareImport,
@@ -103,5 +104,8 @@ def fingerprint(app) -> dict:
             "sign_in_failures": rows(sa.select(SignInFailure.id).order_by(SignInFailure.id)),
             "imports": rows(
                 sa.select(ShareImport.id, ShareImport.imported_at).order_by(ShareImport.id)
+            ),
+            "bulk_jobs": rows(
+                sa.select(BulkJob.id, BulkJob.state, BulkJob.done).order_by(BulkJob.id)
             ),
         }

@@ -63,7 +63,8 @@ CHECK = {"check-profile_id": "claimer-1", "check-code": SHARE_CODE}
 NEW_STAFF = {"email": "new.staff@example.com", "role": "agent", "password": "a long password!"}
 JSON = "application/json"
 IMPORT_CSV = factories.IMPORT_CSV.replace(b"imported-1", b"uploaded-1")
-
+#: Every share of the world (it has one), with the count its confirmation named.
+BULK_ALL = {"all": "1", "count": "1", "form_id": "role-matrix-form"}
 V, AG, AD = Role.VIEWER, Role.AGENT, Role.ADMIN
 
 CASES = [
@@ -132,6 +133,17 @@ CASES = [
     Case("GET", "/shares/import/<int:import_id>", "imports.show_import", AG, 200),
     Case("POST", "/shares/import/<int:import_id>", "imports.confirm_import", AG, 302,
          {"form_id": "role-matrix-form"}, True, r"/shares/import/\d+"),
+    # Without a selection, the confirmation sends back to the list.
+    Case("GET", "/shares/bulk/expire", "bulk.expire", AG, 302, location="/shares"),
+    Case("POST", "/shares/bulk/expire", "bulk.expire", AG, 302, BULK_ALL, True,
+         r"/shares/bulk/jobs/\d+"),
+    Case("GET", "/shares/bulk/delete", "bulk.delete", AD, 302, location="/shares"),
+    Case("POST", "/shares/bulk/delete", "bulk.delete", AD, 302, BULK_ALL, True,
+         r"/shares/bulk/jobs/\d+"),
+    Case("GET", "/shares/bulk/jobs/<int:job_id>", "bulk.show_job", AG, 200),
+    Case("GET", "/shares/bulk/jobs/<int:job_id>/progress", "bulk.job_progress", AG, 200),
+    Case("POST", "/shares/bulk/jobs/<int:job_id>/resume", "bulk.resume_job", AG, 302, {}, True,
+         r"/shares/bulk/jobs/\d+"),
 ]  # fmt: skip
 
 
@@ -146,6 +158,7 @@ def world(app) -> dict:
     claim_id = factories.claim(app, share_id, "claimer-0")
     return {
         "import_id": factories.pending_import(app),
+        "job_id": factories.bulk_job(app, "expire", [share_id], state="failed"),
         "share_id": share_id,
         "staff_id": staff_id,
         "token_id": token_id,

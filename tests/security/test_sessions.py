@@ -520,6 +520,7 @@ def test_no_page_has_inline_script_or_style(app, client_as, anon_client, token):
         "staff_id": 1,
         "token_id": 1,
         "import_id": factories.pending_import(app),
+        "job_id": factories.bulk_job(app, "expire", [share_id], state="failed"),
     }
     pages = {}
     for rule in app.url_map.iter_rules():
