@@ -23,10 +23,17 @@ from .models import Share, ShareClaim, StoredShare
 _SHARES = Share.__table__
 #: Built once: the API's busiest write runs it.
 _INSERT_SHARE = sa.insert(_SHARES)
-#: Many creates: each share back as stored, in the order of their rows (insertmanyvalues).
-_INSERT_SHARES = _INSERT_SHARE.returning(*_SHARES.c, sort_by_parameter_order=True)
+#: Many creates, in multi-row statements (SQLAlchemy's insertmanyvalues); each row's id comes
+#: back with its handle, which ``create_many`` makes and which is unique.
+_INSERT_SHARES = _INSERT_SHARE.returning(_SHARES.c.handle, _SHARES.c.id)
 #: Every column, for the columns a create leaves out (NULL, as the database stores them).
 _NULLS = dict.fromkeys(_SHARES.columns.keys())
+#: The columns with a default (handle, timestamps, quantity, cloneable) and how to make it.
+_DEFAULTS = {
+    column.key: column.default
+    for column in _SHARES.columns
+    if column.default is not None and not column.primary_key
+}
 #: How far "extend" moves a share's expiry.
 EXTENSION = timedelta(days=7)
 
@@ -55,22 +62,31 @@ def create(values: dict, connection: sa.Connection | None = None) -> StoredShare
 
 
 def create_many(values_list: list[dict], connection: sa.Connection | None = None) -> list[int]:
-    """Insert shares from their column values (``ShareForm.share_values``; every row names the
-    same columns), in order, each with its create event, as ``create`` would; their ids, in the
-    same order.
+    """Insert shares from their column values (``ShareForm.share_values``), in order, each with
+    its create event, as ``create`` would; their ids, in the same order.
 
-    One INSERT ... RETURNING for the shares (batched into multi-row statements) and one
-    executemany for their events: an import of thousands of rows costs a few statements.
+    One INSERT for the shares, batched into multi-row statements, and one executemany for
+    their events: an import of thousands of rows costs a few statements.
     """
     if not values_list:
         return []
     connection = connection or db.session.connection()
-    stored = [
-        StoredShare(**row._mapping) for row in connection.execute(_INSERT_SHARES, values_list)
-    ]
+    rows = [_with_defaults(values) for values in values_list]
+    ids = dict(connection.execute(_INSERT_SHARES, rows).all())
+    stored = [StoredShare(**{**_NULLS, **row, "id": ids[row["handle"]]}) for row in rows]
     events = [(audit.created(share.to_dict()), share.id, share.handle, None) for share in stored]
     audit.record_many(connection, AuditAction.CREATE, events)
     return [share.id for share in stored]
+
+
+def _with_defaults(values: dict) -> dict:
+    """``values`` with the column defaults the INSERT would give filled in, so that the event
+    knows them and every row of one executemany names the same columns."""
+    row = dict(values)
+    for name, default in _DEFAULTS.items():
+        if name not in row:
+            row[name] = default.arg(None) if default.is_callable else default.arg
+    return row
 
 
 def _change(share: Share, action: AuditAction, values: dict) -> dict[str, list]:
