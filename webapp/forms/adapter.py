@@ -125,11 +125,12 @@ def json_checker(form_cls, **kwargs):
 
 def _validated(form, type_errors: dict[str, list[str]]):
     """Validate ``form``, then put the JSON type errors in place of its fields' own."""
-    form.validate()
-    by_name = {field_.name: field_ for field_ in form}
-    for name, messages in type_errors.items():
-        by_name[name].errors = messages
-    return form, not form.errors
+    valid = form.validate()
+    if type_errors:
+        by_name = {field_.name: field_ for field_ in form}
+        for name, messages in type_errors.items():
+            by_name[name].errors = messages
+    return form, valid and not type_errors
 
 
 #: The contract's field order, so that a 422's message names the first bad field in it.
