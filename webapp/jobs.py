@@ -81,8 +81,11 @@ def start(
     db.session.add(job)
     db.session.flush()
     rows = selected.add_columns(sa.literal(job.id), sa.false())
-    result = db.session.execute(sa.insert(_ITEMS).from_select(["share_id", "job_id", "done"], rows))
-    job.total = result.rowcount
+    db.session.execute(sa.insert(_ITEMS).from_select(["share_id", "job_id", "done"], rows))
+    # Counted, not the INSERT's rowcount, which psycopg does not give for INSERT ... SELECT here.
+    job.total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(_ITEMS).where(_ITEMS.c.job_id == job.id)
+    )
     if job.total == 0:
         job.state, job.runner, job.finished_at = JobState.DONE, None, utcnow()
     db.session.flush()

@@ -52,6 +52,7 @@ def assert_tallies_true(app) -> None:
         assert tallies.differences(connection) == []
 
 
+@time_machine.travel(NOW, tick=False)
 def test_create_many_stores_each_row_in_order_with_the_event_a_create_writes(app):
     rows = [
         factories.share_values(profile_id=f"bulk-{n}", period=n + 1, period_type="days")
