@@ -90,13 +90,17 @@ def job(app, job_id: int) -> BulkJob:
 
 def items(app, job_id: int) -> list[tuple[int, bool]]:
     """(share id, done) of the job's items, in share id order."""
+    query = (
+        sa.select(BulkJobItem.share_id, BulkJobItem.done)
+        .where(BulkJobItem.job_id == job_id)
+        .order_by(BulkJobItem.share_id)
+    )
+    return _tuples(app, query)
+
+
+def _tuples(app, query) -> list[tuple]:
     with app.app_context():
-        rows = db.session.execute(
-            sa.select(BulkJobItem.share_id, BulkJobItem.done)
-            .where(BulkJobItem.job_id == job_id)
-            .order_by(BulkJobItem.share_id)
-        ).all()
-        return [tuple(row) for row in rows]
+        return [tuple(row) for row in db.session.execute(query)]
 
 
 def wait_for(app, job_id: int, states=("done", "failed"), timeout: float = 30) -> BulkJob:
@@ -112,10 +116,9 @@ def wait_for(app, job_id: int, states=("done", "failed"), timeout: float = 30) -
 
 def events_of(app, action: str) -> list[tuple[int, str]]:
     """(share id, actor) of every audit event of ``action``, oldest first."""
-    with app.app_context():
-        rows = db.session.execute(
-            sa.select(AuditEvent.share_id, AuditEvent.actor)
-            .where(AuditEvent.action == action)
-            .order_by(AuditEvent.id)
-        ).all()
-        return [tuple(row) for row in rows]
+    query = (
+        sa.select(AuditEvent.share_id, AuditEvent.actor)
+        .where(AuditEvent.action == action)
+        .order_by(AuditEvent.id)
+    )
+    return _tuples(app, query)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 from werkzeug.security import generate_password_hash
 
 import webapp.shares
@@ -19,6 +20,7 @@ from webapp.clock import utcnow
 from webapp.enums import AuditAction, JobState, PeriodType, Role, SourceType
 from webapp.expiry import resolve_expiry
 from webapp.extensions import db
+from webapp.forms.filters import ShareFilterForm
 from webapp.models import ApiToken, Share, ShareClaim, Staff
 
 #: A share unless the test says otherwise: one claim left, no code, no period, so it never
@@ -129,12 +131,18 @@ def pending_import(app, data: bytes = IMPORT_CSV, filename: str = "shares.csv") 
 
 
 def bulk_job(
-    app, action: AuditAction | str, share_ids: list[int], state: JobState | str = "running"
+    app,
+    action: AuditAction | str,
+    share_ids: list[int] | None,
+    state: JobState | str = "running",
+    runner: str = "gone",
 ) -> int:
-    """A bulk job over ``share_ids`` that nobody runs (its runner is gone), in ``state``: a
-    failed one says why; its id."""
+    """A bulk job over ``share_ids`` (None: every share), held by ``runner`` (nobody runs it;
+    its heartbeat is fresh), in ``state``: a failed one says why; its id."""
     with app.test_request_context():
-        job = jobs.start(AuditAction(action), None, share_ids, utcnow(), "gone")
+        filters = ShareFilterForm(MultiDict())
+        filters.validate()
+        job = jobs.start(AuditAction(action), filters, share_ids, utcnow(), runner)
         job.state = JobState(state)
         if job.state is JobState.FAILED:
             job.runner, job.error = None, "RuntimeError: a test stopped it"

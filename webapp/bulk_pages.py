@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy.exc import IntegrityError
 
 from . import clock, jobs, once
 from .auth import can, requires
@@ -93,11 +92,8 @@ def _ask_or_start(action: AuditAction):
         return _confirmation(action, form, count, changed), 409
     location = url_for("bulk.show_job", job_id=job.id)
     message = f"{ACTIONS[action].title}: {job.total:,} shares selected."
-    once.remember(location, message)
-    try:
-        db.session.commit()
-    except IntegrityError as error:
-        return once.after_conflict(error)
+    if (answer := once.commit(location, message)) is not None:
+        return answer
     # A small selection is done within this request; a larger one goes on in the background.
     if job.state is JobState.RUNNING and jobs.step(job.id, runner):
         jobs.run_in_background(job.id, runner)

@@ -155,10 +155,7 @@ def confirm_import(import_id: int):
         return _preview(imports.preview(kept.content), None, name, 422)
     count = len(outcome.ids)
     message = f"{count:,} share{'s' if count != 1 else ''} created from {name}."
-    once.remember(location, message)
-    try:
-        db.session.commit()
-    except IntegrityError as error:
-        return once.after_conflict(error)
+    if (answer := once.commit(location, message)) is not None:
+        return answer
     flash(message, "success")
     return redirect(location)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 
 from flask import flash, g, redirect, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from . import idempotency
@@ -77,6 +78,17 @@ def remember(location: str, message: str) -> None:
         response={"flash": message},
         location=location,
     )
+
+
+def commit(location: str, message: str) -> Response | None:
+    """Keep this form's success and commit it with the change; None when that went through, or
+    the first sending's answer when the same form committed first meanwhile."""
+    remember(location, message)
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        return after_conflict(error)
+    return None
 
 
 def after_conflict(error: Exception) -> Response:

@@ -6,40 +6,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
 import time_machine
 
 from tests import factories
+from tests.security.helpers import events_after, last_event_id
 from webapp import audit, shares
 from webapp.db import tallies
 from webapp.enums import AuditAction
 from webapp.extensions import db
-from webapp.models import AuditEvent, Share
+from webapp.models import Share
 
 NOW = datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC)
-
-
-def events(app, after: int = 0) -> list[dict]:
-    """Every audit event after ``after`` as (action, share id, handle, changes, actor)."""
-    with app.app_context():
-        rows = db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id)
-        ).all()
-        return [
-            {
-                "action": row.action,
-                "share_id": row.share_id,
-                "handle": row.share_handle,
-                "changes": row.changes,
-                "actor": row.actor,
-            }
-            for row in rows
-        ]
-
-
-def last_event(app) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(AuditEvent.id), 0)))
 
 
 def without_identity(changes: dict) -> dict:
@@ -63,7 +40,7 @@ def test_create_many_stores_each_row_in_order_with_the_event_a_create_writes(app
             factories.share_values(profile_id="bulk-0", period=1, period_type="days")
         )
         db.session.commit()
-    before = last_event(app)
+    before = last_event_id(app)
 
     with app.app_context():
         ids = shares.create_many(rows)
@@ -73,17 +50,17 @@ def test_create_many_stores_each_row_in_order_with_the_event_a_create_writes(app
     stored = {share.id: share for share in factories.stored_shares(app)}
     assert [stored[i].profile_id for i in ids] == [f"bulk-{n}" for n in range(5)]
     assert len({stored[i].handle for i in ids}) == 5
-    made = events(app, before)
+    made = events_after(app, before)
     assert [(e["action"], e["share_id"]) for e in made] == [("create", i) for i in ids]
     for event, share_id in zip(made, ids, strict=True):
-        assert event["handle"] == stored[share_id].handle
+        assert event["share_handle"] == stored[share_id].handle
         # Exactly what the single create records: every field of the new object, old values null.
         assert event["changes"] == {
             name: [None, value]
             for name, value in factories.share_data(app, share_id).items()
             if value is not None
         }
-    first = events(app)[0]
+    first = events_after(app, 0)[0]
     assert without_identity(made[0]["changes"]) == without_identity(first["changes"])
     assert first["share_id"] == single.id
     assert_tallies_true(app)
@@ -93,7 +70,7 @@ def test_create_many_with_no_rows_writes_nothing(app):
     with app.app_context():
         assert shares.create_many([]) == []
         db.session.commit()
-    assert factories.share_count(app) == 0 and events(app) == []
+    assert factories.share_count(app) == 0 and events_after(app, 0) == []
 
 
 def test_expire_many_follows_the_single_expire_rules_share_by_share(app):
@@ -110,7 +87,7 @@ def test_expire_many_follows_the_single_expire_rules_share_by_share(app):
             shares.delete(db.session.get(Share, gone))
             db.session.commit()
     expired_before = factories.share_row(app, expired)
-    before = last_event(app)
+    before = last_event_id(app)
 
     with time_machine.travel(NOW, tick=False), app.app_context():
         shares.expire(db.session.get(Share, twin))
@@ -124,7 +101,7 @@ def test_expire_many_follows_the_single_expire_rules_share_by_share(app):
     # An expired share keeps its expiry and gets no event; a deleted one is skipped.
     assert factories.share_row(app, expired) == expired_before
     assert factories.share_row(app, gone) is None
-    made = events(app, before)
+    made = events_after(app, before)
     assert [(e["action"], e["share_id"]) for e in made] == [
         ("expire", twin),
         ("expire", active),
@@ -133,17 +110,17 @@ def test_expire_many_follows_the_single_expire_rules_share_by_share(app):
     # The bulk event of a share like the twin is the single action's, to the letter.
     assert made[1]["changes"] == made[0]["changes"]
     assert made[2]["changes"]["expires_at"] == [None, "2026-11-29T10:00:00Z"]
-    assert made[1]["handle"] == factories.handle_of(app, active)
+    assert made[1]["share_handle"] == factories.handle_of(app, active)
     assert_tallies_true(app)
 
 
 def test_expire_many_of_shares_all_expired_or_gone_writes_nothing(app):
     expired = factories.share(app, expires_at=NOW - timedelta(days=1))
-    before = last_event(app)
+    before = last_event_id(app)
     with time_machine.travel(NOW, tick=False), app.app_context():
         assert shares.expire_many([expired, expired + 1]) == []
         db.session.commit()
-    assert events(app, before) == []
+    assert events_after(app, before) == []
 
 
 def test_delete_many_deletes_as_delete_does_and_keeps_claims(app):
@@ -159,7 +136,7 @@ def test_delete_many_deletes_as_delete_does_and_keeps_claims(app):
         shares.delete(db.session.get(Share, gone))
         db.session.commit()
     last_values = factories.share_data(app, first)
-    before = last_event(app)
+    before = last_event_id(app)
 
     with app.app_context():
         shares.delete(db.session.get(Share, twin))
@@ -169,7 +146,7 @@ def test_delete_many_deletes_as_delete_does_and_keeps_claims(app):
     assert done == [first, second]
     assert factories.share_count(app) == 0
     assert [row["id"] for row in factories.claim_rows(app)] == [claim_id]
-    made = events(app, before)
+    made = events_after(app, before)
     assert [(e["action"], e["share_id"]) for e in made] == [
         ("delete", twin),
         ("delete", first),
@@ -190,8 +167,8 @@ def test_record_many_writes_events_in_the_order_given_and_nothing_for_none(app):
             [({"code": ["a", "b"]}, 7, "h7", None), ({"code": ["c", "d"]}, 3, "h3", None)],
         )
         db.session.commit()
-    made = events(app)
-    assert [(e["share_id"], e["handle"], e["changes"]) for e in made] == [
+    made = events_after(app, 0)
+    assert [(e["share_id"], e["share_handle"], e["changes"]) for e in made] == [
         (7, "h7", {"code": ["a", "b"]}),
         (3, "h3", {"code": ["c", "d"]}),
     ]

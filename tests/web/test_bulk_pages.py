@@ -12,16 +12,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.datastructures import MultiDict
 
 from tests import bulk, factories
 from tests.bulk import hidden_fields, visible
 from tests.pages import csrf_token
 from webapp import jobs
 from webapp.clock import utcnow
-from webapp.enums import AuditAction, JobState
 from webapp.extensions import db
-from webapp.forms.filters import ShareFilterForm
 from webapp.models import BulkJob, Share
 
 PAST = utcnow() - timedelta(days=2)
@@ -254,11 +251,7 @@ def test_a_large_selection_runs_in_chunks_in_the_background_with_progress(app, a
 
 def test_a_running_job_page_polls_its_progress_every_second(app, agent):
     factories.shares(app, {}, {})
-    with app.test_request_context():
-        app.preprocess_request()
-        job = jobs.start(AuditAction.EXPIRE, _all(), None, utcnow(), "alive")
-        db.session.commit()
-        job_id = job.id
+    job_id = factories.bulk_job(app, "expire", None, runner="alive")
 
     page = text(agent.get(f"/shares/bulk/jobs/{job_id}"))
 
@@ -267,12 +260,6 @@ def test_a_running_job_page_polls_its_progress_every_second(app, agent):
     assert "0 of 2 shares done" in visible(page)
     assert "You may leave this page" in page
     assert bulk.job(app, job_id).runner == "alive"  # a fresh heartbeat is not taken over
-
-
-def _all() -> ShareFilterForm:
-    form = ShareFilterForm(MultiDict())
-    form.validate()
-    return form
 
 
 @contextlib.contextmanager
@@ -349,12 +336,7 @@ def test_a_failed_chunk_leaves_earlier_chunks_done_and_a_resume_does_the_rest_on
 
 def test_resuming_a_delete_job_needs_an_admin(app, agent):
     ids = factories.shares(app, {})
-    with app.test_request_context():
-        app.preprocess_request()
-        job = jobs.start(AuditAction.DELETE, _all(), ids, utcnow(), "gone")
-        job.state, job.runner, job.error = JobState.FAILED, None, "KeyError: x"
-        db.session.commit()
-        job_id = job.id
+    job_id = factories.bulk_job(app, "delete", ids, state="failed")
 
     page = text(agent.get(f"/shares/bulk/jobs/{job_id}"))
     assert "Stopped after 0 of 1 shares" in visible(page)
@@ -369,11 +351,8 @@ def test_resuming_a_delete_job_needs_an_admin(app, agent):
 def test_a_job_whose_runner_died_is_taken_over_when_someone_looks_at_it(app, agent):
     app.config["BULK_CHUNK_SIZE"] = 3
     ids = factories.shares(app, *({} for _ in range(7)))
-    with app.test_request_context():
-        app.preprocess_request()
-        job = jobs.start(AuditAction.EXPIRE, _all(), None, utcnow(), "dead")
-        db.session.commit()
-        job_id = job.id
+    job_id = factories.bulk_job(app, "expire", None, runner="dead")
+    with app.app_context():
         assert jobs.run_chunk(job_id, "dead")  # one chunk, then its process "dies"
         db.session.execute(
             sa.update(BulkJob)
@@ -394,11 +373,7 @@ def test_a_job_whose_runner_died_is_taken_over_when_someone_looks_at_it(app, age
 
 def test_the_list_points_agents_to_unfinished_bulk_work(app, client_as):
     factories.shares(app, {}, {})
-    with app.test_request_context():
-        app.preprocess_request()
-        job = jobs.start(AuditAction.EXPIRE, _all(), None, utcnow(), "busy")
-        db.session.commit()
-        job_id = job.id
+    job_id = factories.bulk_job(app, "expire", None, runner="busy")
 
     agent_page = text(client_as("agent").get("/shares"))
     viewer_page = text(client_as("viewer").get("/shares"))
