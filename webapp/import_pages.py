@@ -131,13 +131,10 @@ def _gone(kept: ShareImport):
 def confirm_import(import_id: int):
     """Create every row of a kept file, in one transaction, in file order. Sent twice, it
     creates once; a file imported already is refused, saying when and what it made."""
-    if (answer := once.replay()) is not None:
-        return answer
     kept = db.get_or_404(ShareImport, import_id)
     location = url_for("imports.show_import", import_id=kept.id)
     if kept.imported_at is not None:
-        flash(imports.refusal(kept), "error")
-        return redirect(location)
+        return _imported_already(import_id, location)
     if imports.expired(kept):
         return _gone(kept)
     name = kept.filename
@@ -147,9 +144,7 @@ def confirm_import(import_id: int):
         db.session.rollback()
         return _upload_page(ImportForm(formdata=None), refused.problems, 422)
     if outcome is None:  # imported by another request meanwhile
-        db.session.rollback()
-        flash(imports.refusal(db.session.get(ShareImport, import_id)), "error")
-        return redirect(location)
+        return _imported_already(import_id, location)
     if outcome.invalid:
         db.session.rollback()
         return _preview(imports.preview(kept.content), None, name, 422)
@@ -158,4 +153,14 @@ def confirm_import(import_id: int):
     if (answer := once.commit(location, message)) is not None:
         return answer
     flash(message, "success")
+    return redirect(location)
+
+
+def _imported_already(import_id: int, location: str):
+    """This very form's first answer when it imported the file (sent twice, perhaps at once);
+    else the refusal, saying when and by whom the file was imported and what it made."""
+    db.session.rollback()
+    if (answer := once.replay()) is not None:
+        return answer
+    flash(imports.refusal(db.session.get(ShareImport, import_id)), "error")
     return redirect(location)

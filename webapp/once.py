@@ -82,9 +82,13 @@ def remember(location: str, message: str) -> None:
 
 def commit(location: str, message: str) -> Response | None:
     """Keep this form's success and commit it with the change; None when that went through, or
-    the first sending's answer when the same form committed first meanwhile."""
-    remember(location, message)
+    the first sending's answer when the same form committed first meanwhile.
+
+    The conflict shows when this form's first answer is written (the same key, committed by the
+    other sending while this one waited for its turn to write) or at the commit: both are caught.
+    """
     try:
+        remember(location, message)
         db.session.commit()
     except IntegrityError as error:
         return after_conflict(error)

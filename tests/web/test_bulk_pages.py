@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -200,6 +202,28 @@ def test_the_bulk_confirmation_sent_twice_acts_once(app, agent):
     assert second.status_code == 302
     assert second.headers["Location"] == first.headers["Location"]
     bulk.wait_for(app, job_id_of(first))
+    assert [share_id for share_id, _ in bulk.events_of(app, "expire")] == ids
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT count(*) FROM bulk_jobs")) == 1
+
+
+def test_the_bulk_confirmation_sent_twice_at_once_starts_one_job(app, agent):
+    ids = factories.shares(app, *({"code": "RACE"} for _ in range(40)))
+    page = text(confirmation(agent, "expire", all="1", **{"filter[code]": "RACE"}))
+    other = app.test_client()  # a second connection of the same browser session
+    other.set_cookie("session", agent.get_cookie("session").value)
+    start = threading.Barrier(2)
+
+    def send(client):
+        start.wait()
+        return confirm(client, "expire", page)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(send, [agent, other]))
+
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert len({answer.headers["Location"] for answer in answers}) == 1
+    bulk.wait_for(app, job_id_of(answers[0]))
     assert [share_id for share_id, _ in bulk.events_of(app, "expire")] == ids
     with app.app_context():
         assert db.session.scalar(sa.text("SELECT count(*) FROM bulk_jobs")) == 1

@@ -5,6 +5,8 @@ then every row created at once, audited; the same file twice refused."""
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -120,6 +122,31 @@ def test_the_confirmation_sent_twice_creates_once(app, agent):
     assert factories.share_count(app) == 3
     assert len(bulk.events_of(app, "create")) == 3
     assert "3 shares created from vip.csv." in text(agent.get(second.headers["Location"]))
+
+
+def test_the_confirmation_sent_twice_at_once_creates_once_and_both_get_its_answer(app, agent):
+    page = text(upload(agent, csv_file(*vip_rows(50))))
+    other = app.test_client()  # a second connection of the same browser session
+    other.set_cookie("session", agent.get_cookie("session").value)
+    start = threading.Barrier(2)
+
+    def send(client):
+        start.wait()
+        return confirm(client, page)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(send, [agent, other]))
+
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert {answer.headers["Location"] for answer in answers} == {
+        f"/shares/import/{bulk.imports(app)[0].id}"
+    }
+    assert factories.share_count(app) == 50
+    assert len(bulk.events_of(app, "create")) == 50
+    for client in (agent, other):
+        shown = text(client.get("/shares/import"))
+        assert "50 shares created from vip.csv." in shown
+        assert "imported already" not in shown
 
 
 def test_the_same_file_again_is_refused_saying_when_by_whom_and_what_it_made(app, agent):
