@@ -1,4 +1,4 @@
-"""``python -m bench``: run the six benchmarks and print one table.
+"""``python -m bench``: run the benchmarks and print one table.
 
 Exits 0 when every benchmark ran, whether or not it met its target (the table says PASS or
 FAIL); 1 only when a benchmark could not run at all (its row says ERROR).
@@ -13,7 +13,7 @@ import time
 import traceback
 from importlib.metadata import version
 
-from . import pages, scenarios
+from . import bulk, pages, scenarios
 from .harness import Workspace
 from .scenarios import Row, log
 
@@ -70,6 +70,8 @@ def main() -> int:
                     ws, CONFIG["list_small"], CONFIG["mixed_clients"], CONFIG["mixed_seconds"]
                 ),
             ),
+            ("6 import", lambda: bulk.import_rows(ws)),
+            ("7 bulk expire", lambda: bulk.bulk_expire(ws)),
         ]
         for name, run in steps:
             try:

@@ -1,5 +1,5 @@
-"""Test data, made one way: shares, claims, staff and API tokens with one set of defaults, and
-readers of the rows the tests look at.
+"""Test data, made one way: shares, claims, staff, API tokens, pending CSV imports and bulk jobs
+with one set of defaults, and readers of the rows the tests look at.
 
 Every factory takes the app and opens its own app context, so it works for the per-test ``app``,
 an app a test makes for itself and the end-to-end tests' session app alike. A test that needs
@@ -11,13 +11,16 @@ from __future__ import annotations
 import functools
 
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 from werkzeug.security import generate_password_hash
 
 import webapp.shares
+from webapp import imports, jobs
 from webapp.clock import utcnow
-from webapp.enums import PeriodType, Role, SourceType
+from webapp.enums import AuditAction, JobState, PeriodType, Role, SourceType
 from webapp.expiry import resolve_expiry
 from webapp.extensions import db
+from webapp.forms.filters import ShareFilterForm
 from webapp.models import ApiToken, Share, ShareClaim, Staff
 
 #: A share unless the test says otherwise: one claim left, no code, no period, so it never
@@ -114,6 +117,37 @@ def token(app, name: str, role: Role | str) -> str:
         db.session.add(row)
         db.session.commit()
     return plain
+
+
+IMPORT_CSV = b"profile_id,source_id,source_type\nimported-1,42,reward\n"
+
+
+def pending_import(app, data: bytes = IMPORT_CSV, filename: str = "shares.csv") -> int:
+    """A checked CSV file kept for its confirmation, as the Import page keeps it; its id."""
+    with app.app_context():
+        kept = imports.keep(data, filename)
+        db.session.commit()
+        return kept.id
+
+
+def bulk_job(
+    app,
+    action: AuditAction | str,
+    share_ids: list[int] | None,
+    state: JobState | str = "running",
+    runner: str = "gone",
+) -> int:
+    """A bulk job over ``share_ids`` (None: every share), held by ``runner`` (nobody runs it;
+    its heartbeat is fresh), in ``state``: a failed one says why; its id."""
+    with app.test_request_context():
+        filters = ShareFilterForm(MultiDict())
+        filters.validate()
+        job = jobs.start(AuditAction(action), filters, share_ids, utcnow(), runner)
+        job.state = JobState(state)
+        if job.state is JobState.FAILED:
+            job.runner, job.error = None, "RuntimeError: a test stopped it"
+        db.session.commit()
+        return job.id
 
 
 # --- readers -------------------------------------------------------------------------------

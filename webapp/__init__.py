@@ -41,6 +41,10 @@ DEFAULTS = {
     "LOG_LEVEL": "INFO",
     # /metrics answers this machine, and anyone sending it as a bearer token (none by default).
     "METRICS_TOKEN": None,
+    # Bulk jobs (jobs.py): shares per chunk (one transaction each), and how old a running
+    # job's heartbeat may be before another worker takes the job over.
+    "BULK_CHUNK_SIZE": 500,
+    "BULK_STALE_SECONDS": 30,
 }
 
 
@@ -73,7 +77,20 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import admin, api, auth, cli, errors, people, ratelimit, routing, templating, views
+    from . import (
+        admin,
+        api,
+        auth,
+        bulk_pages,
+        cli,
+        errors,
+        import_pages,
+        people,
+        ratelimit,
+        routing,
+        templating,
+        views,
+    )
     from .db import writer_queue
     from .extensions import csrf, db, migrate
     from .forms import widgets
@@ -100,6 +117,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(people.bp)
+    app.register_blueprint(import_pages.bp)
+    app.register_blueprint(bulk_pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin.health)

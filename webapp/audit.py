@@ -77,7 +77,22 @@ def record(
 ) -> None:
     """Write one event on ``connection``, in the transaction of the change it describes.
 
-    ``actor`` names who acted when no one is signed in yet (the email a sign-in gave).
+    ``actor`` names who acted when no one is signed in yet (the email a sign-in gave)."""
+    record_many(connection, action, [(changes, share_id, share_handle, claim_id)], actor)
+
+
+#: One event for ``record_many``: (changes, share id, share handle, claim id).
+Event = tuple[dict, int | None, str | None, int | None]
+
+
+def record_many(
+    connection: sa.Connection,
+    action: AuditAction,
+    events: list[Event],
+    actor: str | None = None,
+) -> None:
+    """Write events of one action on ``connection`` in one statement (an executemany), in the
+    transaction of the changes they describe, in the order given.
 
     The events feed's ids must be handed out in commit order, or a reader that saw id 11 would
     never see an id 10 committed after it. SQLite writes one transaction at a time, so they are.
@@ -86,17 +101,23 @@ def record(
     a share event id until this one has committed or rolled back. Other events are not in the
     feed, so a sign-in never waits for a long change to shares.
     """
+    if not events:
+        return
     if connection.dialect.name == "postgresql" and action in SHARE_ACTIONS:
         connection.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENTS_LOCK)))
+    at, actor = utcnow(), actor or current_actor()
     connection.execute(
         _INSERT,
-        {
-            "at": utcnow(),
-            "actor": actor or current_actor(),
-            "action": action.value,
-            "changes": changes,
-            "share_id": share_id,
-            "share_handle": share_handle,
-            "claim_id": claim_id,
-        },
+        [
+            {
+                "at": at,
+                "actor": actor,
+                "action": action.value,
+                "changes": changes,
+                "share_id": share_id,
+                "share_handle": share_handle,
+                "claim_id": claim_id,
+            }
+            for changes, share_id, share_handle, claim_id in events
+        ],
     )

@@ -1,10 +1,11 @@
-"""Command-line tools: ``init-db``, ``check-tallies``, ``tokens`` and ``staff``
-(``flask --app webapp ...``)."""
+"""Command-line tools: ``init-db``, ``check-tallies``, ``tokens``, ``staff`` and
+``shares import`` (``flask --app webapp ...``)."""
 
 from __future__ import annotations
 
 import getpass
 import sys
+from pathlib import Path
 
 import click
 import flask_migrate
@@ -12,14 +13,17 @@ import sqlalchemy as sa
 from flask import Flask, g
 from flask.cli import AppGroup, with_appcontext
 
-from . import accounts
+from . import accounts, imports
 from .db import tallies, writer_queue
 from .enums import Role
+from .expiry import to_utc_z
 from .extensions import db
+from .forms.imports import MAX_BYTES, TOO_LARGE, FileRefused, RowCheck
 from .models import ApiToken, Staff
 
 tokens = AppGroup("tokens", help="Create, list and revoke API tokens.")
 staff = AppGroup("staff", help="Create and list staff accounts, and set their passwords.")
+shares = AppGroup("shares", help="Work on shares in bulk.")
 ROLE = click.Choice([role.value for role in Role])
 
 
@@ -187,6 +191,73 @@ def check_tallies_command(repair: bool):
     )
 
 
+@shares.command("import")
+@click.argument(
+    "path", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--dry-run", is_flag=True, help="Check and show every row; create nothing.")
+def import_shares(path: Path, dry_run: bool):
+    """Create a share from each row of a CSV file, all in one transaction, in file order.
+
+    The Import page's format, checks and messages: nothing is created when any row is refused
+    (exit 1), and a file imported before is refused.
+    """
+    _as_cli_actor()
+    if path.stat().st_size > MAX_BYTES:
+        raise click.ClickException(TOO_LARGE)
+    data = path.read_bytes()
+    done = imports.imported(data)
+    if done is not None:
+        raise click.ClickException(imports.refusal(done))
+    try:
+        if dry_run:
+            _dry_run(imports.preview(data))
+            return
+        outcome = imports.confirm(imports.keep(data, path.name))
+    except FileRefused as refused:
+        raise click.ClickException(" ".join(refused.problems)) from None
+    if outcome is None:  # imported by someone else meanwhile
+        db.session.rollback()
+        raise click.ClickException(imports.refusal(imports.imported(data)))
+    if outcome.invalid:
+        db.session.rollback()
+        _refuse(outcome.invalid, outcome.valid)
+    db.session.commit()
+    count = len(outcome.ids)
+    click.echo(
+        f"Imported {count:,} share{'s' if count != 1 else ''} from {path.name} "
+        f"(ids {imports.id_ranges(outcome.ids)})."
+    )
+
+
+def _dry_run(checked: imports.Preview) -> None:
+    """Every row with its expiry; the errors, and exit 1, when any row is refused."""
+    invalid = [row for row in checked.rows if row.errors]
+    if invalid:
+        _refuse(invalid, checked.valid)
+    for row in checked.rows:
+        share = row.values
+        expires = to_utc_z(share["expires_at"]) if share["expires_at"] else "never"
+        click.echo(
+            f"Row {row.number}: {share['profile_id']}, {share['source_type'].value} "
+            f"#{share['source_id']}, expires {expires} ({share['timezone']})"
+        )
+    click.echo(
+        f"{checked.valid:,} valid, 0 with errors. Dry run: nothing was created; run again "
+        "without --dry-run to create them."
+    )
+
+
+def _refuse(invalid: list[RowCheck], valid: int) -> None:
+    """Say every refused row and field, and stop with exit 1."""
+    for row in invalid:
+        for name, messages in row.errors.items():
+            click.echo(f"Row {row.number}, {name}: {' '.join(messages)}", err=True)
+    raise click.ClickException(
+        f"{valid:,} valid, {len(invalid):,} with errors: nothing was created."
+    )
+
+
 def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
 
@@ -196,3 +267,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(check_tallies_command)
     app.cli.add_command(tokens)
     app.cli.add_command(staff)
+    app.cli.add_command(shares)

@@ -1,4 +1,4 @@
-"""The one list of source types and period types.
+"""The one list of source types, period types, statuses, roles, audit actions and bulk job states.
 
 Columns store the ``value``; dropdowns, JSON validation and docs read the same members.
 """
@@ -195,3 +195,15 @@ _SECURITY_ACTIONS = frozenset(
         AuditAction.PASSWORD,
     }
 )
+
+
+class JobState(enum.StrEnum):
+    """Where a bulk job stands: running (chunk by chunk), done, or failed (and resumable)."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+#: The actions a bulk job applies to many shares at once.
+BULK_ACTIONS = (AuditAction.EXPIRE, AuditAction.DELETE)

@@ -1,4 +1,5 @@
-"""The tables and how their rows read as JSON: shares, claims, tallies, staff, tokens, audit events.
+"""The tables and how their rows read as JSON: shares, claims, tallies, staff, tokens, audit events,
+and the bookkeeping of work in bulk (CSV imports, bulk jobs).
 
 Nothing here writes: every change to a share or claim goes through ``shares``, every staff and
 token change through ``accounts``, each with its audit event in the same transaction.
@@ -22,7 +23,7 @@ from . import clock, expiry
 from .clock import utcnow
 from .db import tallies
 from .db.types import UTCDateTime, binary_string, enum_column
-from .enums import SHARE_ACTIONS, PeriodType, Role, ShareStatus, SourceType
+from .enums import SHARE_ACTIONS, AuditAction, JobState, PeriodType, Role, ShareStatus, SourceType
 from .extensions import db
 
 #: The fields of the contract's create body, in its order: 422 messages, the OpenAPI document
@@ -487,6 +488,73 @@ class IdempotencyKey(db.Model):
     response: Mapped[dict] = mapped_column(sa.JSON)
     location: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# --- work in bulk ----------------------------------------------------------------------------
+
+
+class ShareImport(db.Model):
+    """A CSV file of new shares (``imports``): kept from its preview to its confirmation, so that
+    any worker of any server can take the confirmation (a pending import, thrown away after a
+    day), then kept as the record of what it made. Its SHA-256 is unique: the same bytes are
+    imported once."""
+
+    __tablename__ = "share_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    #: The file itself while it waits for its confirmation; dropped once it is imported.
+    content: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(sa.String(300))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    imported_by: Mapped[str | None] = mapped_column(sa.String(300))
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The ids of the shares it made, in file order.
+    share_ids: Mapped[list[int] | None] = mapped_column(sa.JSON)
+
+
+class BulkJob(db.Model):
+    """One bulk action (expire or delete) over the shares a person selected, done in chunks
+    (``jobs``): how far it got, who runs it now, and what stopped it."""
+
+    __tablename__ = "bulk_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # As long as audit_events.action: the audit's actions grow, this table stays as it is.
+    action: Mapped[AuditAction] = enum_column(AuditAction, length=20)
+    #: Who confirmed it: its audit events name them.
+    actor: Mapped[str] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The selection in words ("Status: Active; Source type: Reward"), as it was confirmed.
+    selection: Mapped[str] = mapped_column(sa.Text)
+    #: The list's query parameters, for the way back to the list.
+    list_args: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    total: Mapped[int]
+    #: Shares taken (changed or left as they were by the action's rules), and those changed.
+    done: Mapped[int] = mapped_column(default=0)
+    changed: Mapped[int] = mapped_column(default=0)
+    state: Mapped[JobState] = enum_column(JobState, index=True)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    #: Who runs it now (a random id per runner) and when it last showed signs of life.
+    runner: Mapped[str | None] = mapped_column(sa.String(32))
+    heartbeat: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BulkJobItem(db.Model):
+    """One share a bulk job selected, and whether the job has taken it yet. A job's chunk takes
+    the next not-done items in share id order; they go when the job is done."""
+
+    __tablename__ = "bulk_job_items"
+    __table_args__ = (
+        sa.Index("ix_bulk_job_items_job_id_done_share_id", "job_id", "done", "share_id"),
+    )
+
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("bulk_jobs.id"), primary_key=True)
+    # A plain column, like a claim's: the share may be deleted, by this job or meanwhile.
+    share_id: Mapped[int] = mapped_column(primary_key=True)
+    done: Mapped[bool] = mapped_column(default=False)
 
 
 def create_tables(connection: sa.Connection) -> None:

@@ -80,17 +80,26 @@ def remember(location: str, message: str) -> None:
     )
 
 
-def done(location: str, message: str) -> Response:
-    """Commit this form's change with its first answer, say what was done, and go on to
-    ``location`` (post/redirect/get); if the same form committed first meanwhile, its answer.
+def commit(location: str, message: str) -> Response | None:
+    """Keep this form's success and commit it with the change; None when that went through, or
+    the first sending's answer when the same form committed first meanwhile.
 
-    That shows when this form's first answer is written (the other sending committed the same
-    key while this one waited for its turn to write) or at the commit: both are caught."""
+    The conflict shows when this form's first answer is written (the same key, committed by the
+    other sending while this one waited for its turn to write) or at the commit: both are caught.
+    """
     try:
         remember(location, message)
         db.session.commit()
     except IntegrityError as error:
         return after_conflict(error)
+    return None
+
+
+def done(location: str, message: str) -> Response:
+    """Commit this form's change with its first answer, say what was done, and go on to
+    ``location`` (post/redirect/get); if the same form committed first meanwhile, its answer."""
+    if (answer := commit(location, message)) is not None:
+        return answer
     flash(message, "success")
     return redirect(location)
 

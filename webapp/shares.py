@@ -1,5 +1,6 @@
 """Every change to a share or a claim: create, edit, claim, expire, extend and delete, each with
-its audit event; and the claim check, which changes nothing.
+its audit event; the same for many shares at once (``create_many``, ``expire_many``,
+``delete_many``: an import, a bulk job's chunk); and the claim check, which changes nothing.
 
 Views, the API and the command line call these; nothing else writes shares or claims. Each
 function writes on the session's connection (or, for ``create``, the connection it is given) and
@@ -19,10 +20,20 @@ from .enums import AuditAction, ShareStatus
 from .extensions import db
 from .models import Share, ShareClaim, StoredShare
 
+_SHARES = Share.__table__
 #: Built once: the API's busiest write runs it.
-_INSERT_SHARE = sa.insert(Share.__table__)
+_INSERT_SHARE = sa.insert(_SHARES)
+#: Many creates, in multi-row statements (SQLAlchemy's insertmanyvalues); each row's id comes
+#: back with its handle, which ``create_many`` makes and which is unique.
+_INSERT_SHARES = _INSERT_SHARE.returning(_SHARES.c.handle, _SHARES.c.id)
 #: Every column, for the columns a create leaves out (NULL, as the database stores them).
-_NULLS = dict.fromkeys(Share.__table__.columns.keys())
+_NULLS = dict.fromkeys(_SHARES.columns.keys())
+#: The columns with a default (handle, timestamps, quantity, cloneable) and how to make it.
+_DEFAULTS = {
+    column.key: column.default
+    for column in _SHARES.columns
+    if column.default is not None and not column.primary_key
+}
 #: How far "extend" moves a share's expiry.
 EXTENSION = timedelta(days=7)
 
@@ -48,6 +59,34 @@ def create(values: dict, connection: sa.Connection | None = None) -> StoredShare
     changes = audit.created(share.to_dict())
     audit.record(connection, AuditAction.CREATE, changes, share.id, share.handle)
     return share
+
+
+def create_many(values_list: list[dict], connection: sa.Connection | None = None) -> list[int]:
+    """Insert shares from their column values (``ShareForm.share_values``), in order, each with
+    its create event, as ``create`` would; their ids, in the same order.
+
+    One INSERT for the shares, batched into multi-row statements, and one executemany for
+    their events: an import of thousands of rows costs a few statements.
+    """
+    if not values_list:
+        return []
+    connection = connection or db.session.connection()
+    rows = [_with_defaults(values) for values in values_list]
+    ids = dict(connection.execute(_INSERT_SHARES, rows).all())
+    stored = [StoredShare(**{**_NULLS, **row, "id": ids[row["handle"]]}) for row in rows]
+    events = [(audit.created(share.to_dict()), share.id, share.handle, None) for share in stored]
+    audit.record_many(connection, AuditAction.CREATE, events)
+    return [share.id for share in stored]
+
+
+def _with_defaults(values: dict) -> dict:
+    """``values`` with the column defaults the INSERT would give filled in, so that the event
+    knows them and every row of one executemany names the same columns."""
+    row = dict(values)
+    for name, default in _DEFAULTS.items():
+        if name not in row:
+            row[name] = default.arg(None) if default.is_callable else default.arg
+    return row
 
 
 def _change(share: Share, action: AuditAction, values: dict) -> dict[str, list]:
@@ -84,6 +123,61 @@ def expire(share: Share) -> dict[str, list]:
     if share.status(clock.now()) is ShareStatus.EXPIRED:
         return {}
     return _change(share, AuditAction.EXPIRE, {"expires_at": clock.utcnow()})
+
+
+def _rows_of(ids: list[int], connection: sa.Connection, *conditions) -> dict[int, StoredShare]:
+    """The shares of ``ids`` that still exist and meet ``conditions``, by id; on PostgreSQL
+    locked until the transaction ends, so what their events say they were is what they were.
+    (On SQLite a transaction that has written holds the only write turn.)"""
+    query = sa.select(_SHARES).where(_SHARES.c.id.in_(ids), *conditions)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {row.id: StoredShare(**row._mapping) for row in connection.execute(query)}
+
+
+def expire_many(ids: list[int], connection: sa.Connection | None = None) -> list[int]:
+    """``expire`` each share of ``ids``, by its rules: one that has not expired gets the current
+    second as its expiry and an expire event; one already expired stays as it was, with no event;
+    one deleted meanwhile is skipped. The ids of the shares it expired."""
+    connection = connection or db.session.connection()
+    now, stamp = clock.now(), clock.utcnow()
+    live = sa.or_(_SHARES.c.expires_at.is_(None), _SHARES.c.expires_at >= now)
+    before = _rows_of(ids, connection, live)
+    if not before:
+        return []
+    expired = connection.execute(
+        sa.update(_SHARES)
+        .where(_SHARES.c.id.in_(before), live)
+        .values(expires_at=stamp, updated_at=stamp)
+        .returning(_SHARES.c.id)
+    ).scalars()
+    when, events = audit.plain(stamp), []
+    for share_id in sorted(expired):
+        old = before[share_id].to_dict()
+        changes = audit.differences(old, {**old, "expires_at": when, "updated_at": when})
+        if changes:  # as ``_change``: nothing changed, no event
+            events.append((changes, share_id, old["handle"], None))
+    audit.record_many(connection, AuditAction.EXPIRE, events)
+    return [event[1] for event in events]
+
+
+def delete_many(ids: list[int], connection: sa.Connection | None = None) -> list[int]:
+    """``delete`` each share of ``ids`` that still exists (one deleted meanwhile is skipped):
+    its claims stay, and its delete event keeps its last values. The ids of the shares it
+    deleted."""
+    connection = connection or db.session.connection()
+    before = _rows_of(ids, connection)
+    if not before:
+        return []
+    deleted = connection.execute(
+        sa.delete(_SHARES).where(_SHARES.c.id.in_(before)).returning(_SHARES.c.id)
+    ).scalars()
+    events = []
+    for share_id in sorted(deleted):
+        values = before[share_id].to_dict()
+        events.append((audit.removed(values), share_id, values["handle"], None))
+    audit.record_many(connection, AuditAction.DELETE, events)
+    return [event[1] for event in events]
 
 
 def extend(share: Share) -> dict[str, list]:

@@ -18,8 +18,8 @@ from flask import (
     url_for,
 )
 
-from . import clock, once, openapi, security_log, shares, spreadsheet
-from .auth import requires
+from . import clock, jobs, once, openapi, security_log, shares, spreadsheet
+from .auth import can, requires
 from .enums import Role, ShareStatus
 from .extensions import db
 from .forms import ClaimForm, ShareEditForm, ShareForm
@@ -68,7 +68,10 @@ def list_shares():
     """Shares, searchable and filterable; every view has its own URL."""
     form = _filter_form()
     status = 422 if form.param_errors() else 200
-    return render_template("shares/list.html", **_results_context(form)), status
+    # Bulk work running or stopped: agents are pointed to its progress.
+    unfinished = jobs.unfinished() if can(Role.AGENT) else []
+    context = _results_context(form)
+    return render_template("shares/list.html", unfinished=unfinished, **context), status
 
 
 @bp.get("/shares/results")

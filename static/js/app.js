@@ -54,3 +54,40 @@ window.addEventListener("pageshow", (event) => {
     button.removeAttribute("aria-busy");
   }
 });
+
+// Bulk actions on the list. The bar's controls and the row checkboxes belong to the form "bulk";
+// "select every share on this page" ticks them all, and the bar says how many are ticked. Without script the bar still
+// works: the server asks for a selection when none came.
+document.documentElement.classList.add("js");
+
+const bulkRows = () => Array.from(document.querySelectorAll('input[name="id"][form="bulk"]'));
+
+function updateBulk() {
+  const bar = document.querySelector("[data-bulk-bar]");
+  if (!bar) return;
+  const all = bar.querySelector("[data-bulk-all]").checked;
+  const rows = bulkRows();
+  const ticked = rows.filter((row) => row.checked).length;
+  for (const row of rows) row.disabled = all;
+  const page = document.querySelector("[data-bulk-page]");
+  if (page) {
+    page.checked = rows.length > 0 && ticked === rows.length;
+    page.disabled = all;
+  }
+  const count = bar.querySelector("[data-bulk-count]");
+  if (all) count.textContent = "";
+  else count.textContent = ticked ? `${ticked} ticked` : "Tick shares, or select all.";
+  for (const button of bar.querySelectorAll("[data-bulk-action]")) {
+    button.disabled = !all && ticked === 0;
+  }
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-bulk-page]")) {
+    for (const row of bulkRows()) row.checked = event.target.checked;
+  }
+  if (event.target.closest("[form=bulk], [data-bulk-page]")) updateBulk();
+});
+document.addEventListener("DOMContentLoaded", updateBulk);
+document.addEventListener("htmx:afterSettle", updateBulk);
+window.addEventListener("pageshow", updateBulk);

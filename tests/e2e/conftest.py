@@ -14,7 +14,7 @@ from tests import factories
 from tests.conftest import make_app
 from tests.factories import STAFF_PASSWORD
 from webapp.extensions import db
-from webapp.models import AuditEvent, Share, ShareClaim
+from webapp.models import AuditEvent, BulkJob, BulkJobItem, Share, ShareClaim, ShareImport
 
 
 def chromium_path() -> str:
@@ -89,9 +89,10 @@ def browser_context_args(browser_context_args, signed_in_state):
 
 @pytest.fixture(autouse=True)
 def empty_database(live_app):
-    """Each test starts with no shares (staff accounts live for the session)."""
+    """Each test starts with no shares, imports or bulk jobs (staff accounts live for the
+    session)."""
     with live_app.app_context():
-        for model in (AuditEvent, ShareClaim, Share):
+        for model in (AuditEvent, ShareClaim, Share, ShareImport, BulkJobItem, BulkJob):
             db.session.execute(db.delete(model))
         db.session.commit()
 

@@ -9,6 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests import factories
+from tests.bulk import csv_file, vip_rows
 from tests.factories import STAFF_PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
@@ -90,6 +91,54 @@ def test_main_pages_pass_axe_and_are_photographed(page: Page, seeded, width, con
     assert overflow <= 0
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_bulk_pages_pass_axe_and_are_photographed(
+    page: Page, live_app, seeded, width, console_errors
+):
+    """The Import page and its previews, a bulk confirmation and a job's progress."""
+    page.set_viewport_size({"width": width, "height": 900})
+    suffix = f"{width}px"
+    running = factories.bulk_job(live_app, "expire", [seeded], state="running")
+    failed = factories.bulk_job(live_app, "delete", [seeded], state="failed")
+    bad = vip_rows(3)
+    bad[1]["source_id"] = "x"
+
+    def upload(data: bytes) -> None:
+        page.goto("/shares/import")
+        page.get_by_label("CSV file").set_input_files(
+            files=[{"name": "vip.csv", "mimeType": "text/csv", "buffer": data}]
+        )
+        page.get_by_role("button", name="Check the file").click()
+
+    page.goto("/shares/import")
+    check(page, f"import-{suffix}")
+    console_errors.expect_status(422)
+    upload(csv_file(*bad))
+    expect(page.get_by_role("alert")).to_contain_text("Row 3, source_id")
+    check(page, f"import-errors-{suffix}")
+    upload(csv_file(*vip_rows(3)))
+    expect(page.get_by_role("button", name="Create 3 shares")).to_be_visible()
+    check(page, f"import-preview-{suffix}")
+
+    page.goto("/shares/bulk/expire?all=1")
+    expect(page.get_by_role("heading", name="Expire 2 shares now?")).to_be_visible()
+    check(page, f"bulk-confirm-{suffix}")
+    page.goto(f"/shares/bulk/jobs/{running}")
+    expect(page.get_by_label("Progress")).to_be_visible()
+    check(page, f"bulk-job-running-{suffix}")
+    page.goto(f"/shares/bulk/jobs/{failed}")
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    check(page, f"bulk-job-failed-{suffix}")
+
+
+def check(page: Page, name: str) -> None:
+    """axe finds nothing, the page does not scroll sideways, and a screenshot is kept."""
+    assert_accessible(page)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+    shoot(page, name)
+
+
 def test_every_other_page_passes_axe(page: Page, seeded, console_errors):
     for path in (
         "/shares?filter%5Bsearch%5D=nothing-matches",
@@ -114,9 +163,13 @@ def test_every_other_page_passes_axe(page: Page, seeded, console_errors):
     assert_accessible(page)
 
 
-def test_pages_are_readable_at_360px_without_sideways_scrolling(page: Page, seeded):
+def test_pages_are_readable_at_360px_without_sideways_scrolling(page: Page, live_app, seeded):
     page.set_viewport_size({"width": 360, "height": 740})
+    job = factories.bulk_job(live_app, "delete", [seeded], state="failed")
     for path in (
+        "/shares/import",
+        "/shares/bulk/expire?all=1",
+        f"/shares/bulk/jobs/{job}",
         "/shares",
         "/shares/new",
         f"/shares/{seeded}",

@@ -7,7 +7,16 @@ import sqlalchemy as sa
 from tests.pages import csrf_token
 from webapp.enums import AuditAction, PeriodType
 from webapp.extensions import db
-from webapp.models import ApiToken, AuditEvent, Share, ShareClaim, SignInFailure, Staff
+from webapp.models import (
+    ApiToken,
+    AuditEvent,
+    BulkJob,
+    Share,
+    ShareClaim,
+    ShareImport,
+    SignInFailure,
+    Staff,
+)
 
 SHARE_CODE = "SECRET-1"
 #: The security tests' share: a code to claim it with, and two days to live.
@@ -110,4 +119,10 @@ def fingerprint(app) -> dict:
                 .order_by(AuditEvent.id)
             ),
             "sign_in_failures": rows(sa.select(SignInFailure.id).order_by(SignInFailure.id)),
+            "imports": rows(
+                sa.select(ShareImport.id, ShareImport.imported_at).order_by(ShareImport.id)
+            ),
+            "bulk_jobs": rows(
+                sa.select(BulkJob.id, BulkJob.state, BulkJob.done).order_by(BulkJob.id)
+            ),
         }

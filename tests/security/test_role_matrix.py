@@ -6,6 +6,7 @@ app's URL map so that a new route fails the suite until it is added here.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
@@ -67,6 +68,9 @@ NEW_PASSWORD = {
     "confirm": "another long password",
 }
 JSON = "application/json"
+IMPORT_CSV = factories.IMPORT_CSV.replace(b"imported-1", b"uploaded-1")
+#: Every share of the world (it has one), with the count its confirmation named.
+BULK_ALL = {"all": "1", "count": "1", "form_id": "role-matrix-form"}
 V, AG, AD = Role.VIEWER, Role.AGENT, Role.ADMIN
 
 CASES = [
@@ -133,6 +137,24 @@ CASES = [
     Case("GET", "/api/v3/claims", "api.list_claims", V, 200, content_type=JSON),
     Case("GET", "/api/v3/claims/<int:claim_id>", "api.get_claim", V, 200, content_type=JSON),
     Case("GET", "/api/v3/events", "api.list_events", V, 200, content_type=JSON),
+    Case("GET", "/shares/import", "imports.new_import", AG, 200),
+    Case("POST", "/shares/import", "imports.upload", AG, 200, {"file": IMPORT_CSV}, True),
+    Case("GET", "/shares/import/template.csv", "imports.template", AG, 200,
+         content_type="text/csv"),
+    Case("GET", "/shares/import/<int:import_id>", "imports.show_import", AG, 200),
+    Case("POST", "/shares/import/<int:import_id>", "imports.confirm_import", AG, 302,
+         {"form_id": "role-matrix-form"}, True, r"/shares/import/\d+"),
+    # Without a selection, the confirmation sends back to the list.
+    Case("GET", "/shares/bulk/expire", "bulk.expire", AG, 302, location="/shares"),
+    Case("POST", "/shares/bulk/expire", "bulk.expire", AG, 302, BULK_ALL, True,
+         r"/shares/bulk/jobs/\d+"),
+    Case("GET", "/shares/bulk/delete", "bulk.delete", AD, 302, location="/shares"),
+    Case("POST", "/shares/bulk/delete", "bulk.delete", AD, 302, BULK_ALL, True,
+         r"/shares/bulk/jobs/\d+"),
+    Case("GET", "/shares/bulk/jobs/<int:job_id>", "bulk.show_job", AG, 200),
+    Case("GET", "/shares/bulk/jobs/<int:job_id>/progress", "bulk.job_progress", AG, 200),
+    Case("POST", "/shares/bulk/jobs/<int:job_id>/resume", "bulk.resume_job", AG, 302, {}, True,
+         r"/shares/bulk/jobs/\d+"),
 ]  # fmt: skip
 
 
@@ -146,6 +168,8 @@ def world(app) -> dict:
         token_id = db.session.scalar(db.select(ApiToken.id).where(ApiToken.name == "target-token"))
     claim_id = factories.claim(app, share_id, "claimer-0")
     return {
+        "import_id": factories.pending_import(app),
+        "job_id": factories.bulk_job(app, "expire", [share_id], state="failed"),
         "share_id": share_id,
         "staff_id": staff_id,
         "token_id": token_id,
@@ -167,7 +191,12 @@ def send(app, client, case: Case, world: dict, bearer: str | None):
         if case.body is not None:
             kwargs["json"] = case.body
     elif case.method == "POST":
-        kwargs["data"] = {"csrf_token": csrf_token(client), **(case.body or {})}
+        # A file travels as an upload, made afresh for each request.
+        body = {
+            name: (io.BytesIO(value), "shares.csv") if isinstance(value, bytes) else value
+            for name, value in (case.body or {}).items()
+        }
+        kwargs["data"] = {"csrf_token": csrf_token(client), **body}
     return client.open(case.path(world), method=case.method, **kwargs)
 
 

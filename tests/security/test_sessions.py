@@ -679,7 +679,13 @@ def test_no_page_has_inline_script_or_style(app, client_as, anon_client, token):
     )
     admin.post(f"/shares/{share_id}/edit", data={"csrf_token": csrf_token(admin), "period": "3"})
     # Every HTML page the URL map serves by GET, so a new page is checked without listing it.
-    ids = {"share_id": share_id, "staff_id": 1, "token_id": 1}
+    ids = {
+        "share_id": share_id,
+        "staff_id": 1,
+        "token_id": 1,
+        "import_id": factories.pending_import(app),
+        "job_id": factories.bulk_job(app, "expire", [share_id], state="failed"),
+    }
     pages = {}
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and rule.endpoint not in NOT_PAGES:

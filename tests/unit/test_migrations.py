@@ -21,6 +21,8 @@ from webapp.models import ApiToken, AuditEvent, IdempotencyKey, Share, Staff, cr
 MODEL_TABLES = frozenset(db.metadata.tables)
 #: The revision that brought the share tallies and their triggers.
 TALLIES = "5f2757a3df70"
+#: The revision that recorded who made each token.
+TOKEN_MAKERS = "953561cf1f92"
 
 
 def run(app, *args: str):
@@ -175,11 +177,12 @@ def test_a_database_of_the_previous_revision_keeps_its_data_when_upgraded(bare_a
 def test_tokens_made_before_their_creators_were_recorded_get_them_from_the_audit_trail(
     bare_app,
 ):
-    """Upgrading a database of the previous release: each token's creator is read from the
-    audit event that created it; a token with no such event stays 'not recorded'."""
+    """Upgrading a database of a release before tokens' creators were kept: each token's creator
+    is read from the audit event that created it; a token with no such event stays 'not
+    recorded'."""
     with bare_app.app_context():
         script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
-        previous = script.get_revision(script.get_current_head()).down_revision
+        previous = script.get_revision(TOKEN_MAKERS).down_revision
     assert run(bare_app, "db", "upgrade", previous).exit_code == 0
     at = "'2026-11-28 23:00:00'"
     events = [

@@ -39,14 +39,15 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
-def enum_column(enum_cls, **kwargs):
-    """A VARCHAR column that stores the enum's value (``listItem``), not its name."""
+def enum_column(enum_cls, length: int | None = None, **kwargs):
+    """A VARCHAR column that stores the enum's value (``listItem``), not its name: as long as the
+    longest value, or ``length`` for an enum that grows (a new member must not change a table)."""
     return mapped_column(
         sa.Enum(
             enum_cls,
             values_callable=lambda members: [m.value for m in members],
             native_enum=False,
-            length=max(len(m.value) for m in enum_cls),
+            length=length or max(len(m.value) for m in enum_cls),
             validate_strings=True,
         ),
         **kwargs,

@@ -7,7 +7,7 @@ preview), ``claims``, ``filters`` (the list's and the audit trail's query string
 to any of them.
 """
 
-from .adapter import field_errors, form_from_json, formdata_from_json
+from .adapter import field_errors, form_from_json, formdata_from_json, json_checker
 from .base import Form, QueryForm
 from .claims import ClaimForm
 from .shares import ShareEditForm, ShareForm
@@ -21,4 +21,5 @@ __all__ = [
     "field_errors",
     "form_from_json",
     "formdata_from_json",
+    "json_checker",
 ]

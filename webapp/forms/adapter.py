@@ -102,19 +102,54 @@ def form_from_json(form_cls, payload: dict, obj=None, data=None, **kwargs):
     """
     formdata, type_errors = formdata_from_json(_fields_of(form_cls, **kwargs), payload)
     form = form_cls(formdata=formdata, obj=obj, data=data, meta={"csrf": False}, **kwargs)
-    form.validate()
-    by_name = {field_.name: field_ for field_ in form}
-    for name, messages in type_errors.items():
-        by_name[name].errors = messages
-    return form, not form.errors
+    return _validated(form, type_errors)
+
+
+def json_checker(form_cls, **kwargs):
+    """``check(payload) -> (form, valid)``: ``form_from_json`` for many JSON objects in a row
+    (the rows of a CSV file), with one ``form_cls`` bound once and filled again for each.
+
+    Binding a form's fields costs more than validating them; a file of 10,000 rows would pay
+    it 10,000 times (docs/design.md has the figures). The form is the same object each time:
+    read what you need from it before the next check.
+    """
+    form = form_cls(formdata=None, meta={"csrf": False}, **kwargs)
+
+    def check(payload: dict):
+        formdata, type_errors = formdata_from_json(form, payload)
+        form.process(formdata)
+        return _validated(form, type_errors)
+
+    return check
+
+
+def _validated(form, type_errors: dict[str, list[str]]):
+    """Validate ``form``, then put the JSON type errors in place of its fields' own."""
+    valid = form.validate()
+    if type_errors:
+        by_name = {field_.name: field_ for field_ in form}
+        for name, messages in type_errors.items():
+            by_name[name].errors = messages
+    return form, valid and not type_errors
 
 
 #: The contract's field order, so that a 422's message names the first bad field in it.
 CONTRACT_ORDER = BODY_FIELDS
 
 
+_RANK = {name: position for position, name in enumerate(CONTRACT_ORDER)}
+
+
 def field_errors(form: Form) -> dict[str, list[str]]:
     """Errors keyed by the contract's field names (the HTML names), in the contract's order."""
-    found = {field_.name: list(field_.errors) for field_ in form if field_.errors}
-    rank = {name: position for position, name in enumerate(CONTRACT_ORDER)}
-    return dict(sorted(found.items(), key=lambda item: rank.get(item[0], len(rank))))
+    return in_contract_order({f.name: list(f.errors) for f in form if f.errors})
+
+
+def in_contract_order(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``errors`` with the contract's fields in its order; other keys come after them."""
+    return dict(sorted(errors.items(), key=lambda item: _RANK.get(item[0], len(_RANK))))
+
+
+def required_fields(form_cls) -> tuple[str, ...]:
+    """The names of the fields of ``form_cls`` that are required."""
+    return tuple(field_.name for field_ in _fields_of(form_cls) if field_.flags.required)

@@ -135,6 +135,27 @@ class DigitsIntegerField(Field):
         return "" if self.data is None else str(self.data)
 
 
+class IdListField(Field):
+    """Ids of rows ticked in a list (``id=3&id=7``): each ASCII digits, 1 to ``ID_MAX``."""
+
+    widget = None  # drawn by the list's checkboxes, never by the field
+    #: The one parameter a query may give more than once (forms.base.QueryForm).
+    repeatable = True
+
+    def __init__(self, label=None, validators=None, most: int = 1000, **kwargs):
+        super().__init__(label, validators, default=list, **kwargs)
+        self.most = most
+
+    def process_formdata(self, valuelist):
+        self.data = []
+        if len(valuelist) > self.most:
+            raise ValueError(f"Tick at most {self.most:,} rows, or select all that match.")
+        for raw in valuelist:
+            if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= ID_MAX:
+                raise ValueError(f"The {human(self.short_name)} parameter must be share ids.")
+            self.data.append(int(raw))
+
+
 @cache
 def _enum_options(enum_cls, blank: str) -> tuple[list[SelectChoice], Callable, tuple]:
     """An enum dropdown's options, coercion and (value, label) pairs, built once (forms are

@@ -5,6 +5,7 @@ filtered page of a browser list is bookmarkable and reads like the API call."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timedelta
 
 from werkzeug.datastructures import MultiDict
@@ -171,6 +172,27 @@ class ListForm(ParamsForm):
     def filtered(self) -> bool:
         """Whether any filter narrows the list (for the empty state's wording)."""
         return any(name.startswith("filter[") for name in self.active_args())
+
+    def filter_args(self) -> dict[str, str]:
+        """The given ``filter[...]`` parameters alone: what selects the rows, whatever their order
+        or page."""
+        return {k: v for k, v in self.active_args().items() if k.startswith("filter[")}
+
+    def in_words(self) -> str:
+        """The given filters as people read them: ``Status: Active; Source type: Reward``;
+        empty when none is given."""
+        parts = []
+        for field in self:
+            if not field.name.startswith("filter[") or field.data in (None, ""):
+                continue
+            if isinstance(field.data, enum.Enum):
+                value = field.data.label
+            elif field.name == "filter[is_cloneable]":
+                value = "yes" if BOOLEAN_WORDS[field.data] else "no"
+            else:
+                value = field.raw_data[0]
+            parts.append(f"{field.label.text}: {value}")
+        return "; ".join(parts)
 
 
 class ShareFilterForm(ListForm):
