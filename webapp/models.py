@@ -382,6 +382,9 @@ class Staff(db.Model):
     session_epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The IANA zone the pages show their times in for this person; None until they pick one
+    #: or their browser's is detected (UTC meanwhile).
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
 
     MIN_PASSWORD = 12
 
