@@ -31,6 +31,8 @@ DEFAULTS = {
     "TRUSTED_PROXIES": 0,
     # Per API token, counted on its row: every worker and server shares one count (ratelimit.py).
     "API_RATE_LIMIT": "1200 per minute",
+    # Where customers open a share (https://shop.example.com/s/{handle}); empty: no links shown.
+    "SHARE_LINK_TEMPLATE": "",
 }
 
 
@@ -63,9 +65,24 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import admin, api, auth, cli, errors, people, ratelimit, templating, views
+    from . import (
+        account,
+        admin,
+        api,
+        auth,
+        cli,
+        docs,
+        errors,
+        people,
+        ratelimit,
+        sharelinks,
+        templating,
+        views,
+    )
     from .db import writer_queue
     from .extensions import csrf, db, migrate
+
+    sharelinks.check_template(app.config["SHARE_LINK_TEMPLATE"])
 
     ratelimit.init_app(app)  # first: a wrong rate stops the app before anything opens
     writer_queue.configure(app)
@@ -82,6 +99,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(people.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(docs.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin.health)

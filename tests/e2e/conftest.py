@@ -107,6 +107,10 @@ class ConsoleErrors:
         """Chromium logs every 4xx response; a test that provokes one on purpose says so."""
         self.expected.append(f"the server responded with a status of {status} (")
 
+    def expect(self, fragment: str) -> None:
+        """Another error a test provokes on purpose (htmx logs a failed request too)."""
+        self.expected.append(fragment)
+
     def unexpected(self) -> list[str]:
         left = list(self.seen)
         for fragment in self.expected:

@@ -84,7 +84,9 @@ def fingerprint(app) -> dict:
             ),
             "claims": rows(sa.select(ShareClaim.id, ShareClaim.share_id).order_by(ShareClaim.id)),
             "staff": rows(
-                sa.select(Staff.id, Staff.email, Staff.role, Staff.is_active).order_by(Staff.id)
+                sa.select(
+                    Staff.id, Staff.email, Staff.role, Staff.is_active, Staff.timezone
+                ).order_by(Staff.id)
             ),
             "tokens": rows(
                 sa.select(ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.revoked_at).order_by(
