@@ -14,5 +14,9 @@ window.addEventListener("DOMContentLoaded", () => {
     docExpansion: "list",
     tryItOutEnabled: false,
     persistAuthorization: false,
+    // The page has its own <main>; the viewer's inner one is no second landmark.
+    onComplete: () => {
+      for (const inner of root.querySelectorAll("main")) inner.setAttribute("role", "presentation");
+    },
   });
 });

@@ -134,3 +134,11 @@ def console_errors(page):
 def make_share(live_app):
     """``make_share(**fields)``: ``factories.share`` on the served app; the share's id."""
     return functools.partial(factories.share, live_app)
+
+
+@pytest.fixture
+def share_links(live_app):
+    """Share links on (WEBAPP_SHARE_LINK_TEMPLATE), for this test only."""
+    live_app.config["SHARE_LINK_TEMPLATE"] = "https://shop.example.com/s/{handle}"
+    yield live_app.config["SHARE_LINK_TEMPLATE"]
+    live_app.config["SHARE_LINK_TEMPLATE"] = ""

@@ -17,16 +17,6 @@ from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.models import Share, Staff
 
-LINKS = "https://shop.example.com/s/{handle}"
-
-
-@pytest.fixture
-def share_links(live_app):
-    """Share links on, for this test only."""
-    live_app.config["SHARE_LINK_TEMPLATE"] = LINKS
-    yield LINKS
-    live_app.config["SHARE_LINK_TEMPLATE"] = ""
-
 
 @pytest.fixture
 def api_token(live_app) -> str:
