@@ -54,15 +54,20 @@ def _body(doc: dict, operation: dict) -> list[dict] | None:
     if "requestBody" not in operation:
         return None
     ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-    schema = doc["components"]["schemas"][_name(ref)]
+    return _fields(doc["components"]["schemas"][_name(ref)])
+
+
+def _fields(schema: dict) -> list[dict]:
+    """An object schema's fields: name, schema, whether required, and what it is."""
+    required = set(schema.get("required", []))
     return [
         {
             "name": name,
             "schema": field,
-            "required": name in schema.get("required", []),
+            "required": name in required,
             "about": field.get("description") or _first_description(field),
         }
-        for name, field in schema["properties"].items()
+        for name, field in schema.get("properties", {}).items()
     ]
 
 
@@ -91,20 +96,10 @@ def operations(doc: dict) -> list[dict]:
 
 def schema_tables(doc: dict) -> list[dict]:
     """Each named schema of the document with its fields: name, type, required, about."""
-    tables = []
-    for name, schema in doc["components"]["schemas"].items():
-        required = set(schema.get("required", []))
-        fields = [
-            {
-                "name": field_name,
-                "schema": field,
-                "required": field_name in required,
-                "about": field.get("description") or _first_description(field),
-            }
-            for field_name, field in schema.get("properties", {}).items()
-        ]
-        tables.append({"name": name, "about": schema.get("description", ""), "fields": fields})
-    return tables
+    return [
+        {"name": name, "about": schema.get("description", ""), "fields": _fields(schema)}
+        for name, schema in doc["components"]["schemas"].items()
+    ]
 
 
 def _first_description(schema: dict) -> str:
