@@ -133,7 +133,7 @@ def test_the_python_examples_are_python_and_the_curl_ones_use_the_shells_variabl
         for name in example.variables:
             assert f"${name}" in example.curl() and f"os.environ['{name}']" in example.python()
         if example.body is not None:
-            sent = re.search(r"-d '(.*)'$", example.curl(), re.M)[1]
+            sent = re.search(r"-d '(.*)'$", example.curl(), re.S)[1]
             assert json.loads(sent) == example.body
 
 

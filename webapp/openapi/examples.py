@@ -122,7 +122,7 @@ class Example:
         lines += [f"-H '{name}: {value}'" for name, value in self.headers.items()]
         if self.body is not None:
             lines.append('-H "Content-Type: application/json"')
-            lines.append(f"-d '{json.dumps(self.body)}'")
+            lines.append("-d '" + json.dumps(self.body, indent=2).replace("\n", "\n  ") + "'")
         if self.response is None:
             lines.append("-o /dev/null -w '%{http_code}\\n'")  # no body: say the status
         return " \\\n  ".join(lines)
@@ -140,7 +140,8 @@ class Example:
         if self.params:
             arguments.append(f"params={json.dumps(self.params)}")
         if self.body is not None:
-            arguments.append(f"json={_python_literal(self.body)}")
+            fields = "".join(f'        "{k}": {_python(v)},\n' for k, v in self.body.items())
+            arguments.append(f"json={{\n{fields}    }}")
         arguments.append("timeout=10")
         call = ",\n    ".join(arguments)
         shown_answer = (
@@ -158,14 +159,15 @@ class Example:
         return json.dumps(self.response, indent=2) if self.response is not None else ""
 
 
-def _python_literal(value) -> str:
-    """JSON as Python: ``true`` -> ``True``, ``null`` -> ``None``."""
-    text = json.dumps(value)
-    return re.sub(r'\b(true|false|null)\b(?=(?:[^"]*"[^"]*")*[^"]*$)', _word, text)
-
-
-def _word(match: re.Match) -> str:
-    return {"true": "True", "false": "False", "null": "None"}[match[1]]
+def _python(value) -> str:
+    """A JSON value written as Python: ``True``, ``None``, lists and dicts of them."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_python(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_python(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
 
 
 EXPIRED_SHARE = {
