@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 
 from . import expiry, once, sharelinks
 from .clock import utcnow
+from .forms.fields import is_zone
 
 
 def local_time(value: datetime | None, zone: str) -> str:
@@ -84,9 +85,11 @@ def change_value(value) -> str:
 
 
 def display_zone() -> str:
-    """The zone the signed-in person reads times in: theirs, or UTC until they have one."""
+    """The zone the signed-in person reads times in: theirs, or UTC until they have one (or if
+    this machine's time zone data no longer knows theirs)."""
     staff = g.get("staff")
-    return (staff.timezone if staff is not None else None) or "UTC"
+    zone = staff.timezone if staff is not None else None
+    return zone if is_zone(zone) else "UTC"
 
 
 def profile_url(profile_id: str) -> str:

@@ -181,3 +181,16 @@ def test_a_share_created_this_second_reads_just_now_in_the_list(app, client_as):
         page = text(client.get("/shares"))
     assert "<small>just now</small>" in page
     assert "in less than a minute" not in page
+
+
+def test_a_stored_zone_this_machine_no_longer_knows_reads_as_utc(app, agent):
+    email = email_of(agent)
+    with app.app_context():
+        member = db.session.scalar(db.select(Staff).where(Staff.email == email))
+        member.timezone = "Atlantis/Capital"  # a zone since dropped from the time zone data
+        db.session.commit()
+
+    response = agent.get("/claims")
+
+    assert response.status_code == 200
+    assert ">Time zone: UTC</a>" in text(response)
