@@ -158,6 +158,8 @@ def test_every_other_page_passes_axe(page: Page, seeded, console_errors):
 def test_pages_are_readable_at_360px_without_sideways_scrolling(page: Page, seeded):
     page.set_viewport_size({"width": 360, "height": 740})
     for path in (
+        "/",
+        "/account",
         "/shares",
         "/shares/new",
         f"/shares/{seeded}",

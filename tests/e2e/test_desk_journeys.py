@@ -233,7 +233,8 @@ def test_the_interactive_reference_loads_and_tries_a_call_within_its_csp(
     response = page.goto("/docs/api")
     strict = response.headers["content-security-policy"]
     page.get_by_role("link", name="Open the interactive reference").click()
-    expect(page.locator(".opblock").first).to_be_visible()
+    # 1.7 MB of viewer to parse: on a busy machine that can take a while.
+    expect(page.locator(".opblock").first).to_be_visible(timeout=30_000)
     assert page.evaluate("document.querySelector('meta[name=csrf-token]') !== null")
 
     page.get_by_role("button", name="Authorize").first.click()
@@ -245,7 +246,7 @@ def test_the_interactive_reference_loads_and_tries_a_call_within_its_csp(
     page.get_by_role("button", name="Execute").click()
 
     answer = page.locator(".live-responses-table .response-col_status").nth(1)
-    expect(answer).to_have_text("200")
+    expect(answer).to_have_text("200", timeout=15_000)
     expect(page.locator(".live-responses-table")).to_contain_text("tried-1")
     assert page.evaluate("window.cspViolations") == []
     reference = page.request.get("/docs/api/reference")
