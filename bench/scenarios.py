@@ -193,6 +193,8 @@ def list_cases(values: dict[str, str]) -> list[ListCase]:
             2,
             False,
         ),
+        # The home page: counts, the week's expiries and 30 days of charts, all from tallies.
+        ListCase("HTML / (home page)", "/", 2, False),
         ListCase("API first page", api, 2, True),
         ListCase("API page[number]=1000", query(api, {"page[number]": 1000}), 3, True),
     ]

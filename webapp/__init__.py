@@ -45,6 +45,8 @@ DEFAULTS = {
     # job's heartbeat may be before another worker takes the job over.
     "BULK_CHUNK_SIZE": 500,
     "BULK_STALE_SECONDS": 30,
+    # Where customers open a share (https://shop.example.com/s/{handle}); empty: no links shown.
+    "SHARE_LINK_TEMPLATE": "",
 }
 
 
@@ -78,16 +80,19 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from . import (
+        account,
         admin,
         api,
         auth,
         bulk_pages,
         cli,
+        docs,
         errors,
         import_pages,
         people,
         ratelimit,
         routing,
+        sharelinks,
         templating,
         views,
     )
@@ -98,6 +103,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # First: a wrong setting stops the app before anything opens.
     ratelimit.init_app(app)
+    sharelinks.check_template(app.config["SHARE_LINK_TEMPLATE"])
     logs.init_app(app)
     routing.init_app(app)  # before the blueprints add their routes
     writer_queue.configure(app)
@@ -119,6 +125,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(people.bp)
     app.register_blueprint(import_pages.bp)
     app.register_blueprint(bulk_pages.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(docs.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin.health)

@@ -33,17 +33,24 @@ def end_sessions(member: Staff) -> None:
     member.session_epoch += 1
 
 
-def update_staff(member: Staff, **values) -> dict[str, list]:
-    """Change a member's ``role`` or ``is_active``; records what changed, under their email.
+#: The changes to a member after which their sessions end.
+SESSION_ENDING = frozenset({"role", "is_active"})
 
-    Either change ends the member's sessions: they sign in again as what they now are.
+
+def update_staff(member: Staff, **values) -> dict[str, list]:
+    """Change a member's ``role``, ``is_active`` or display ``timezone``; records what changed,
+    under their email.
+
+    A change of role or of active ends the member's sessions: they sign in again as what they
+    now are. Their display zone is theirs to change and ends nothing.
     """
     before = audit.snapshot(member, audit.STAFF_FIELDS)
     for name, value in values.items():
         setattr(member, name, value)
     changes = audit.differences(before, audit.snapshot(member, audit.STAFF_FIELDS))
     if changes:
-        end_sessions(member)
+        if changes.keys() & SESSION_ENDING:
+            end_sessions(member)
         db.session.flush()
         labelled = {"email": [member.email, member.email], **changes}
         audit.record(db.session.connection(), AuditAction.STAFF, labelled)

@@ -19,7 +19,7 @@ from .clock import utcnow
 from .enums import SHARE_ACTIONS, AuditAction
 from .models import AuditEvent
 
-STAFF_FIELDS = ("email", "role", "is_active")
+STAFF_FIELDS = ("email", "role", "is_active", "timezone")
 TOKEN_FIELDS = ("name", "role", "revoked_at")
 
 #: Built once: every create runs it.

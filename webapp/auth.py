@@ -156,7 +156,7 @@ def _safe_next(target: str | None) -> str:
         and target.isprintable()
     ):
         return target
-    return url_for("shares.list_shares")
+    return url_for("shares.index")
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

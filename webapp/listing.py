@@ -114,6 +114,14 @@ def ordered(query: sa.Select, entity, sort: str, unindexed: bool = False) -> sa.
     return query.order_by(*(order[:1] if name == "id" else order))
 
 
+def existing_share_ids(ids) -> set[int]:
+    """Which of these share ids still exist: claims and audit events outlive their share."""
+    ids = set(ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(sa.select(Share.id).where(Share.id.in_(ids))))
+
+
 def share_query(form: ShareFilterForm, now: datetime) -> sa.Select:
     """The filtered, sorted SELECT of shares for valid filter data."""
     query = sa.select(Share)

@@ -391,6 +391,9 @@ class Staff(db.Model):
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Set when an admin resets the password: the member chooses their own before anything else.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: The IANA zone the pages show their times in for this person; None until they pick one
+    #: or their browser's is detected (UTC meanwhile).
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
 
     MIN_PASSWORD = 12
 

@@ -11,7 +11,7 @@ from .db.types import storable
 from .enums import Role
 from .extensions import db
 from .forms.filters import ClaimFilterForm, quick_ranges
-from .listing import fetch_claims
+from .listing import existing_share_ids, fetch_claims
 from .models import Share, ShareClaim
 
 bp = Blueprint("people", __name__)
@@ -98,10 +98,7 @@ def _profile(profile_id: str):
 
 def _existing(claims: list[ShareClaim]) -> set[int]:
     """Which of these claims' shares still exist (a claim outlives its share)."""
-    ids = {claim.share_id for claim in claims}
-    if not ids:
-        return set()
-    return set(db.session.scalars(sa.select(Share.id).where(Share.id.in_(ids))))
+    return existing_share_ids(claim.share_id for claim in claims)
 
 
 def _newest(model, profile_id: str) -> list:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, url_for
+from flask import Flask, g, url_for
 from markupsafe import Markup, escape
 
-from . import expiry, once
+from . import expiry, once, sharelinks
 from .clock import utcnow
+from .forms.fields import is_zone
 
 
 def local_time(value: datetime | None, zone: str) -> str:
@@ -53,10 +55,15 @@ def when(value: datetime, zone: str, weekday: bool = False) -> Markup:
 
 
 def relative_time(value: datetime, now: datetime | None = None) -> str:
-    """``in 13 days`` or ``2 days ago``, rounded down to the largest whole unit."""
+    """``in 13 days`` or ``2 days ago``, rounded down to the largest whole unit; ``just now`` for
+    the current second and the minute before it.
+
+    Instants are stored to the second, so one made this second is up to a second behind a
+    clock that counts microseconds: compared to the second, it is now, not the future.
+    """
     now = now or utcnow()
-    seconds = int((value - now).total_seconds())
-    past, seconds = seconds < 0, abs(seconds)
+    seconds = int((value.replace(microsecond=0) - now.replace(microsecond=0)).total_seconds())
+    past, seconds = seconds <= 0, abs(seconds)
     for unit, size in (
         ("year", 365 * 86400),
         ("month", 30 * 86400),
@@ -91,6 +98,26 @@ def change_value(value) -> str:
     return str(value)
 
 
+def display_zone() -> str:
+    """The zone the signed-in person reads times in: theirs, or UTC until they have one (or if
+    this machine's time zone data no longer knows theirs)."""
+    staff = g.get("staff")
+    zone = staff.timezone if staff is not None else None
+    return zone if is_zone(zone) else "UTC"
+
+
+def at(value: datetime) -> Markup:
+    """An instant in the reader's own display zone, with the UTC instant on hover: every
+    "created", "updated" and "when" the pages show (a share's expiry is ``when``, in the share's
+    zone). A function, as ``when`` is: the lists write one a row."""
+    utc = escape(expiry.to_utc_z(value))
+    return (
+        Markup(f'<time datetime="{utc}" title="UTC: {utc}">')
+        + local_time(value, display_zone())
+        + Markup("</time>")
+    )
+
+
 def profile_url(profile_id: str) -> str:
     """The customer page of a profile. Its id goes in the path, unless browsers would rewrite
     the path (a ``.`` or ``..`` segment, an empty one): then in the query string."""
@@ -98,6 +125,11 @@ def profile_url(profile_id: str) -> str:
     if any(segment in ("", ".", "..") for segment in segments):
         return url_for("people.profile_by_query", id=profile_id)
     return url_for("people.profile", profile_id=profile_id)
+
+
+def inline_code(text: str) -> Markup:
+    """Text with ``code`` in backticks (as the OpenAPI descriptions write it) shown as code."""
+    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", str(escape(text))))
 
 
 def schema_type(schema: dict, doc: dict | None = None) -> str:
@@ -121,7 +153,7 @@ def schema_type(schema: dict, doc: dict | None = None) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals["when"] = when
+    app.jinja_env.globals.update(when=when, at=at)
     app.jinja_env.filters.update(
         local_time=local_time,
         weekday=weekday,
@@ -129,10 +161,16 @@ def init_app(app: Flask) -> None:
         expiry_phrase=expiry_phrase,
         utc_z=expiry.to_utc_z,
         schema_type=schema_type,
+        inline_code=inline_code,
         change_value=change_value,
         long_time=long_time,
     )
-    app.jinja_env.globals.update(profile_url=profile_url, new_form_id=once.new_form_id)
+    app.jinja_env.globals.update(
+        profile_url=profile_url,
+        new_form_id=once.new_form_id,
+        display_zone=display_zone,
+        share_link=sharelinks.link,
+    )
     if app.testing:
         # A template typo fails the test instead of rendering an empty string.
         from jinja2 import StrictUndefined

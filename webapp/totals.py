@@ -11,7 +11,7 @@ any other combination is counted from the rows, through the index of its narrowe
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -31,6 +31,11 @@ def _tally(dimension: str, value: str = ""):
     return _sum(ShareTally.dimension == dimension, ShareTally.value == value)
 
 
+def _expiring_rows(start: datetime, end: datetime) -> sa.Select:
+    """A count of the shares with ``start <= expires_at < end``, through the expires_at index."""
+    return sa.select(sa.func.count()).where(Share.expires_at >= start, Share.expires_at < end)
+
+
 def _expired(now: datetime, exhausted: bool):
     """Shares with ``expires_at < now`` (and no claims left, when ``exhausted``).
 
@@ -39,7 +44,7 @@ def _expired(now: datetime, exhausted: bool):
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     dimension = "exhausted_expires_on" if exhausted else "expires_on"
     days = _sum(ShareTally.dimension == dimension, ShareTally.value < midnight.date().isoformat())
-    today = sa.select(sa.func.count()).where(Share.expires_at >= midnight, Share.expires_at < now)
+    today = _expiring_rows(midnight, now)
     if exhausted:
         # Through the expires_at range (today's), not every exhausted share's remaining_quantity.
         today = today.where(Unindexed(Share.remaining_quantity) == 0)
@@ -82,3 +87,22 @@ def total(filters: dict[str, object], now: datetime):
     if isinstance(value, bool):
         value = "true" if value else "false"
     return _tally(name, getattr(value, "value", value))
+
+
+def expiring_total(start: datetime, end: datetime):
+    """SQL for the number of shares with ``start <= expires_at < end`` (what the list's
+    ``filter[expires_at][gte]`` and ``[lt]`` find): whole UTC days from the tallies, the parts
+    of a day at either end through the ``expires_at`` index."""
+    first = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    if first < start:
+        first += timedelta(days=1)
+    last = end.replace(hour=0, minute=0, second=0, microsecond=0)
+    if last <= first:
+        return _expiring_rows(start, end).scalar_subquery()
+    days = _sum(
+        ShareTally.dimension == "expires_on",
+        ShareTally.value >= first.date().isoformat(),
+        ShareTally.value < last.date().isoformat(),
+    )
+    edges = _expiring_rows(start, first).scalar_subquery()
+    return edges + days + _expiring_rows(last, end).scalar_subquery()

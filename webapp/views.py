@@ -18,8 +18,9 @@ from flask import (
     url_for,
 )
 
-from . import clock, jobs, once, openapi, security_log, shares, spreadsheet
+from . import clock, dashboard, jobs, once, security_log, sharelinks, shares, spreadsheet
 from .auth import can, requires
+from .charts import bar_chart
 from .enums import Role, ShareStatus
 from .extensions import db
 from .forms import ClaimForm, ShareEditForm, ShareForm
@@ -36,8 +37,16 @@ LIST_PAGE_SIZE = 25
 @bp.get("/")
 @requires(Role.VIEWER)
 def index():
-    """The list is the home page."""
-    return redirect(url_for("shares.list_shares"))
+    """The home page: what is happening now, at a glance, each figure linked to its list."""
+    now = clock.now()
+    summary = dashboard.summary(now)
+    return render_template(
+        "home.html",
+        summary=summary,
+        quick=quick_ranges(now),
+        claims_chart=bar_chart(summary.claims_per_day),
+        created_chart=bar_chart(summary.created_per_day),
+    )
 
 
 def _filter_form() -> ShareFilterForm:
@@ -85,14 +94,6 @@ def list_results():
     query = urlencode(list(request.args.items(multi=True)))
     response.headers["HX-Push-Url"] = url_for("shares.list_shares") + (f"?{query}" if query else "")
     return response
-
-
-@bp.get("/docs/api")
-@requires(Role.VIEWER)
-def api_docs():
-    """The OpenAPI document rendered for people, from the same document scripts read."""
-    doc = openapi.document()
-    return render_template("docs/api.html", doc=doc, operations=openapi.operations(doc))
 
 
 @bp.get("/shares/export.csv")
@@ -196,9 +197,12 @@ def _check_form(**kwargs) -> ClaimForm:
 
 
 def _detail(share: Share, claim_form=None, status: int = 200, check=None, reasons=None):
+    link = sharelinks.link(share.handle)
     return render_template(
         "shares/detail.html",
         share=share,
+        link=link,
+        qr=sharelinks.qr_svg(link) if link else None,
         claim_form=claim_form or ClaimForm(formdata=None),
         check=check or _check_form(formdata=None),
         reasons=reasons,
@@ -211,6 +215,19 @@ def _detail(share: Share, claim_form=None, status: int = 200, check=None, reason
 def show_share(share_id: int):
     """Every field of one share, its claims, and its actions."""
     return _detail(db.get_or_404(Share, share_id))
+
+
+@bp.get("/shares/<int:share_id>/qr.svg")
+@requires(Role.VIEWER)
+def share_qr(share_id: int):
+    """The QR code of the share's customer link, as an SVG file to print or send; 404 while no
+    WEBAPP_SHARE_LINK_TEMPLATE is set."""
+    share = db.get_or_404(Share, share_id)
+    link = sharelinks.link(share.handle)
+    if link is None:
+        abort(404)
+    headers = {"Content-Disposition": f'attachment; filename="share-{share.handle}-qr.svg"'}
+    return Response(sharelinks.qr_file(link), mimetype="image/svg+xml", headers=headers)
 
 
 @bp.route("/shares/<int:share_id>/edit", methods=["GET", "POST"])

@@ -108,6 +108,10 @@ class ConsoleErrors:
         """Chromium logs every 4xx response; a test that provokes one on purpose says so."""
         self.expected.append(f"the server responded with a status of {status} (")
 
+    def expect(self, fragment: str) -> None:
+        """Another error a test provokes on purpose (htmx logs a failed request too)."""
+        self.expected.append(fragment)
+
     def unexpected(self) -> list[str]:
         left = list(self.seen)
         for fragment in self.expected:
@@ -131,3 +135,11 @@ def console_errors(page):
 def make_share(live_app):
     """``make_share(**fields)``: ``factories.share`` on the served app; the share's id."""
     return functools.partial(factories.share, live_app)
+
+
+@pytest.fixture
+def share_links(live_app):
+    """Share links on (WEBAPP_SHARE_LINK_TEMPLATE), for this test only."""
+    live_app.config["SHARE_LINK_TEMPLATE"] = "https://shop.example.com/s/{handle}"
+    yield live_app.config["SHARE_LINK_TEMPLATE"]
+    live_app.config["SHARE_LINK_TEMPLATE"] = ""

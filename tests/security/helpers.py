@@ -105,7 +105,12 @@ def fingerprint(app) -> dict:
             "claims": rows(sa.select(ShareClaim.id, ShareClaim.share_id).order_by(ShareClaim.id)),
             "staff": rows(
                 sa.select(
-                    Staff.id, Staff.email, Staff.role, Staff.is_active, Staff.password_hash
+                    Staff.id,
+                    Staff.email,
+                    Staff.role,
+                    Staff.is_active,
+                    Staff.password_hash,
+                    Staff.timezone,
                 ).order_by(Staff.id)
             ),
             "tokens": rows(

@@ -74,11 +74,21 @@ BULK_ALL = {"all": "1", "count": "1", "form_id": "role-matrix-form"}
 V, AG, AD = Role.VIEWER, Role.AGENT, Role.ADMIN
 
 CASES = [
-    Case("GET", "/", "shares.index", V, 302, location="/shares"),
+    Case("GET", "/", "shares.index", V, 200),
+    Case("GET", "/account", "account.settings", V, 200),
+    Case("POST", "/account", "account.settings", V, 302, {"timezone": "Asia/Tokyo"}, True,
+         "/account"),
+    Case("POST", "/account/zone/detected", "account.detected_zone", V, 204,
+         {"timezone": "Asia/Tokyo"}, True),
+    Case("GET", "/shares/<int:share_id>/qr.svg", "shares.share_qr", V, 200,
+         content_type="image/svg+xml"),
+    Case("GET", "/docs/api/reference", "docs.api_reference", V, 200),
+    Case("GET", "/docs/api/openapi.json", "docs.openapi_document", V, 200,
+         content_type=JSON),
     Case("GET", "/shares", "shares.list_shares", V, 200),
     Case("GET", "/shares/results", "shares.list_results", V, 200),
     Case("GET", "/shares/export.csv", "shares.export_csv", V, 200, content_type="text/csv"),
-    Case("GET", "/docs/api", "shares.api_docs", V, 200),
+    Case("GET", "/docs/api", "docs.api_docs", V, 200),
     Case("GET", "/shares/<int:share_id>", "shares.show_share", V, 200),
     Case("GET", "/shares/new", "shares.new_share", AG, 200),
     Case("POST", "/shares/new", "shares.new_share", AG, 302, NEW_SHARE, True, r"/shares/\d+"),
@@ -160,7 +170,9 @@ CASES = [
 
 @pytest.fixture
 def world(app) -> dict:
-    """A share, a viewer who is not the caller, and a live token for the routes that need ids."""
+    """A share, a viewer who is not the caller, and a live token for the routes that need ids;
+    share links on, so a share has a QR code."""
+    app.config["SHARE_LINK_TEMPLATE"] = "https://shop.example.com/s/{handle}"
     share_id = factories.share(app, **SECURED)
     staff_id = factories.staff(app, "target@example.com", Role.VIEWER)
     factories.token(app, "target-token", Role.VIEWER)

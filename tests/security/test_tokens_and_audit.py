@@ -121,7 +121,9 @@ def test_the_token_list_shows_name_role_created_and_last_use(app, client):
     created_at = to_utc_z(token_row(app, "reporting").created_at)
     row = row_html()
     assert "<td>Agent</td>" in row
-    assert f'<time datetime="{created_at}">{created_at}</time>' in row
+    # Shown in the reader's zone (UTC until they choose one), the UTC instant on hover.
+    shown = token_row(app, "reporting").created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f'<time datetime="{created_at}" title="UTC: {created_at}">{shown}</time>' in row
     assert "<td>never</td>" in row
     assert "Revoke reporting" in row
 
@@ -129,7 +131,7 @@ def test_the_token_list_shows_name_role_created_and_last_use(app, client):
     used = token_row(app, "reporting").last_used_at
     assert used is not None
     row = row_html()
-    assert f"<td>{to_utc_z(used)}</td>" in row
+    assert f'<td><time datetime="{to_utc_z(used)}"' in row
     assert "<td>never</td>" not in row
 
 
@@ -259,7 +261,7 @@ def test_revoking_in_the_browser_stops_the_token_at_once(app, client):
     assert token_row(app, "to-revoke").revoked_at == revoked
     assert events_after(app, mark) == []
     page = client.get("/admin/tokens").get_data(as_text=True)
-    assert f"revoked {to_utc_z(revoked)}" in page
+    assert f'revoked <time datetime="{to_utc_z(revoked)}"' in page
     assert "Revoke to-revoke" not in page
 
 

@@ -237,10 +237,12 @@ def test_invalid_post_keeps_the_typed_values(app, client):
 # --- the list and detail pages -------------------------------------------------------------
 
 
-def test_home_redirects_to_the_list(client):
+def test_home_is_the_dashboard_with_a_way_to_the_list(client):
     response = client.get("/")
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/shares"
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<h1>What is happening</h1>" in page
+    assert 'href="/shares"' in page
 
 
 def test_list_page_when_empty(client):

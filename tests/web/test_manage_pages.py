@@ -606,10 +606,11 @@ def test_detail_page_shows_every_field_and_the_actions(app, client, full_share):
         "Meta": "first<b>second</b>",
     }
     assert re.findall(r"<li>(.*?)</li>", fields["Meta"]) == ["first", "&lt;b&gt;second&lt;/b&gt;"]
+    # The expiry in the share's zone; created and updated in the reader's (UTC: none chosen).
     for term, instant, local in (
         ("Expires", "2026-12-13T12:59:59Z", "Sunday 2026-12-13 23:59:59 AEDT"),
-        ("Created", "2026-11-28T23:00:00Z", "2026-11-29 10:00:00 AEDT"),
-        ("Updated", "2026-11-29T00:00:00Z", "2026-11-29 11:00:00 AEDT"),
+        ("Created", "2026-11-28T23:00:00Z", "2026-11-28 23:00:00 UTC"),
+        ("Updated", "2026-11-29T00:00:00Z", "2026-11-29 00:00:00 UTC"),
     ):
         assert f'<time datetime="{instant}"' in fields[term], term
         assert local in visible(fields[term]), term

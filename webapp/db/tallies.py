@@ -5,9 +5,11 @@ share, all cloneable ones, all active ones) takes time in proportion to them. So
 keeps counts in ``share_tallies``, one row per ``(dimension, value)``, updated by triggers on
 ``shares`` in the writing statement's own transaction: whatever writes a share (a page, the API,
 a claim's conditional UPDATE, raw SQL) keeps the counts true, and a rollback takes its counts back.
-Triggers on ``share_claims`` keep one more row, ``('claims', '')``: every claim.
+Triggers on ``share_claims`` keep every claim (``('claims', '')``) and the claims of each UTC day.
 Status depends on the clock, so it is tallied by expiry day (UTC); ``webapp.totals`` turns the
-tallies into totals. docs/design.md has the story and the figures.
+tallies into totals. The shares made and the claims made on each UTC day (``created_on``,
+``claimed_on``) feed the home page's charts (``webapp.dashboard``). docs/design.md has the story
+and the figures.
 
 Migrations carry the SQL these functions wrote when they ran; tests' databases get it from here.
 """
@@ -26,7 +28,7 @@ TALLIED_FILTERS = ("source_type", "period_type", "is_cloneable", "timezone")
 
 
 def _day(dialect: str, column: str) -> str:
-    """SQL for the UTC day (``YYYY-MM-DD``) of a stored ``expires_at``."""
+    """SQL for the UTC day (``YYYY-MM-DD``) of a stored instant."""
     if dialect == "postgresql":
         return f"to_char({column}, 'YYYY-MM-DD')"
     # SQLite stores the instant as text: "2026-11-29 12:59:59.000000".
@@ -46,20 +48,28 @@ def _keys(dialect: str, row: str) -> list[tuple[str, str]]:
         ("exhausted", f"CASE WHEN {exhausted} THEN '' END"),
         ("expires_on", day),
         ("exhausted_expires_on", f"CASE WHEN {exhausted} THEN {day} END"),
+        ("created_on", _day(dialect, f"{row}.created_at")),
     ]
 
 
-def _changes(dialect: str, rows: list[tuple[str, int]], table: str | None = None) -> str:
+def _claim_keys(dialect: str, row: str) -> list[tuple[str, str]]:
+    """(dimension, SQL value) of each tally a claim counts in."""
+    return [("claims", "''"), ("claimed_on", _day(dialect, f"{row}.claimed_at"))]
+
+
+def _changes(
+    dialect: str, rows: list[tuple[str, int]], table: str | None = None, keys=_keys
+) -> str:
     """A SELECT of (dimension, value, delta) for each row alias with its sign."""
     source = f" FROM {table} AS {rows[0][0]}" if table else ""
     return " UNION ALL ".join(
         f"SELECT '{dimension}' AS dimension, {value} AS value, {sign} AS delta{source}"
         for row, sign in rows
-        for dimension, value in _keys(dialect, row)
+        for dimension, value in keys(dialect, row)
     )
 
 
-def _apply(dialect: str, rows: list[tuple[str, int]], tallies: str) -> str:
+def _apply(dialect: str, rows: list[tuple[str, int]], tallies: str, keys=_keys) -> str:
     """One upsert of the net change: rows that cancel out (most claims) write nothing.
 
     Rows are written in key order, so two transactions never wait on each other's tallies in
@@ -67,7 +77,8 @@ def _apply(dialect: str, rows: list[tuple[str, int]], tallies: str) -> str:
     """
     return (
         f"INSERT INTO {tallies} (dimension, value, shares) "
-        f"SELECT dimension, value, sum(delta) FROM ({_changes(dialect, rows)}) AS changes "
+        "SELECT dimension, value, sum(delta) "
+        f"FROM ({_changes(dialect, rows, keys=keys)}) AS changes "
         "WHERE value IS NOT NULL GROUP BY dimension, value HAVING sum(delta) <> 0 "
         "ORDER BY dimension, value "
         f"ON CONFLICT (dimension, value) DO UPDATE SET shares = {tallies}.shares + excluded.shares"
@@ -77,7 +88,7 @@ def _apply(dialect: str, rows: list[tuple[str, int]], tallies: str) -> str:
 def _counting(dialect: str, prefix: str) -> str:
     """A SELECT of (dimension, value, delta) for every tally, counted from the rows themselves."""
     shares = _changes(dialect, [("s", 1)], f"{prefix}{SHARES}")
-    claims = f"SELECT 'claims' AS dimension, '' AS value, 1 AS delta FROM {prefix}{CLAIMS}"
+    claims = _changes(dialect, [("c", 1)], f"{prefix}{CLAIMS}", keys=_claim_keys)
     return f"{shares} UNION ALL {claims}"
 
 
@@ -94,16 +105,8 @@ def _names(connection: Connection) -> tuple[str, str, str]:
 
 
 OPERATIONS = {"INSERT": [("NEW", 1)], "UPDATE": [("OLD", -1), ("NEW", 1)], "DELETE": [("OLD", -1)]}
-
-
-def _claim_upsert(sign: int, tallies: str) -> str:
-    return (
-        f"INSERT INTO {tallies} (dimension, value, shares) VALUES ('claims', '', {sign}) "
-        f"ON CONFLICT (dimension, value) DO UPDATE SET shares = {tallies}.shares + excluded.shares"
-    )
-
-
-CLAIM_OPERATIONS = {"INSERT": 1, "DELETE": -1}
+#: A claim is made and may be deleted, never changed.
+CLAIM_OPERATIONS = {"INSERT": [("NEW", 1)], "DELETE": [("OLD", -1)]}
 
 
 def install_statements(connection: Connection) -> list[str]:
@@ -120,8 +123,9 @@ def install_statements(connection: Connection) -> list[str]:
         for op, rows in OPERATIONS.items()
     ] + [
         f"CREATE TRIGGER IF NOT EXISTS {prefix}share_claim_tallies_{op.lower()} "
-        f"AFTER {op} ON {CLAIMS} FOR EACH ROW BEGIN {_claim_upsert(sign, TALLIES)}; END"
-        for op, sign in CLAIM_OPERATIONS.items()
+        f"AFTER {op} ON {CLAIMS} "
+        f"FOR EACH ROW BEGIN {_apply(dialect, rows, TALLIES, _claim_keys)}; END"
+        for op, rows in CLAIM_OPERATIONS.items()
     ]
 
 
@@ -132,8 +136,9 @@ def _postgres_triggers(shares: str, tallies: str, prefix: str) -> list[str]:
         for n, (op, rows) in enumerate(OPERATIONS.items())
     )
     claim_branches = " ".join(
-        f"{'IF' if n == 0 else 'ELSIF'} TG_OP = '{op}' THEN {_claim_upsert(sign, tallies)};"
-        for n, (op, sign) in enumerate(CLAIM_OPERATIONS.items())
+        f"{'IF' if n == 0 else 'ELSIF'} TG_OP = '{op}' "
+        f"THEN {_apply('postgresql', rows, tallies, _claim_keys)};"
+        for n, (op, rows) in enumerate(CLAIM_OPERATIONS.items())
     )
     return [
         f"CREATE OR REPLACE FUNCTION {prefix}share_tallies_follow() RETURNS trigger "

@@ -43,6 +43,11 @@ def _zone_set() -> frozenset[str]:
     return frozenset(timezone_names())
 
 
+def is_zone(name: str | None) -> bool:
+    """Whether ``name`` is an IANA zone this machine knows."""
+    return name in _zone_set()
+
+
 # --- validators ---------------------------------------------------------------------------
 
 
@@ -238,7 +243,7 @@ class TimezoneField(StringField):
             self.data = valuelist[0].strip()
 
     def pre_validate(self, form):
-        if self.data not in _zone_set():
+        if not is_zone(self.data):
             raise ValidationError(
                 "The timezone field must be a valid IANA time zone, such as Australia/Melbourne."
             )

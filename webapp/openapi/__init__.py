@@ -1,13 +1,15 @@
 """The OpenAPI 3.1 document of the JSON API, built from the forms, enums and models that validate
 and write it (``schemas``), operation by operation (``paths``), so that it cannot drift from
-what the API does; and the same document flattened for the staff's API page."""
+what the API does, with a worked example of each operation (``examples``); ``pages`` flattens
+it for the staff's API page."""
 
 from __future__ import annotations
 
 from ..enums import Role
 from ..forms import ClaimForm, ShareEditForm, ShareForm
 from ..models import CLAIM_OBJECT, EVENT_OBJECT, SHARE_OBJECT, Share
-from . import paths
+from . import examples, paths
+from .pages import operations, schema_tables
 from .schemas import (
     ERROR_SCHEMA,
     body_schema,
@@ -68,7 +70,7 @@ def document() -> dict:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": paths.all_paths(),
+        "paths": _with_examples(paths.all_paths()),
         "components": {
             "securitySchemes": {"bearer": BEARER},
             "schemas": _schemas(),
@@ -77,49 +79,17 @@ def document() -> dict:
     }
 
 
-def operations(doc: dict) -> list[dict]:
-    """The document's operations flattened for the staff API page."""
-    found = []
-    for path, item in doc["paths"].items():
-        for method, op in item.items():
-            if method == "parameters":
-                continue
-            body = None
-            if "requestBody" in op:
-                ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-                schema = doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]
-                body = [
-                    {
-                        "name": name,
-                        "schema": field,
-                        "required": name in schema.get("required", []),
-                        "about": field.get("description") or _first_description(field),
-                    }
-                    for name, field in schema["properties"].items()
-                ]
-            responses = []
-            for status, response in op["responses"].items():
-                about = response.get("description")
-                if about is None:
-                    shared = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
-                    about = shared["description"]
-                responses.append({"status": status, "about": about})
-            found.append(
-                {
-                    "id": op["operationId"],
-                    "method": method.upper(),
-                    "path": path,
-                    "summary": op["summary"],
-                    "parameters": item.get("parameters", []) + op.get("parameters", []),
-                    "body": body,
-                    "responses": responses,
-                }
-            )
+def _with_examples(found: dict) -> dict:
+    """Each operation's example request body and answer, where readers and tools look for them."""
+    for example in examples.EXAMPLES:
+        path = examples.VARIABLE.sub("{id}", example.path)
+        operation = found[path][example.method.lower()]
+        if example.body is not None:
+            operation["requestBody"]["content"]["application/json"]["example"] = example.body
+        if example.response is not None:
+            answer = operation["responses"][str(example.status)]
+            answer["content"]["application/json"]["example"] = example.response
     return found
 
 
-def _first_description(schema: dict) -> str:
-    for part in schema.get("anyOf", []):
-        if part.get("description"):
-            return part["description"]
-    return ""
+__all__ = ["document", "operations", "schema_tables"]

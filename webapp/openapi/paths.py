@@ -78,6 +78,11 @@ def _shares_path() -> dict:
         "post": {
             "operationId": "addShare",
             "summary": "Add share (role: agent)",
+            "description": "Creates a share of one of the profile's records, with its claim "
+            "window computed by the contract's expiry rules from `period`, `period_type` and "
+            "`absolute_expiry` in the share's `timezone`, or given as `expires_at`. The server "
+            "makes the `handle`. With an Idempotency-Key, a retry of the same body within 24 "
+            "hours gets the first answer instead of a second share.",
             "parameters": [IDEMPOTENCY_KEY],
             "requestBody": _json_body("#/components/schemas/ShareCreate"),
             "responses": {
@@ -91,6 +96,8 @@ def _shares_path() -> dict:
         "get": {
             "operationId": "listShares",
             "summary": "List shares (role: viewer)",
+            "description": "One page of shares, newest first unless `sort` says otherwise, "
+            "narrowed by any of the filters; `meta.total` is exact.",
             "parameters": list_parameters(ShareFilterForm(MultiDict())),
             "responses": {
                 "200": {"description": "One page of shares.", "content": page},
@@ -107,6 +114,7 @@ def _share_path() -> dict:
         "get": {
             "operationId": "getShare",
             "summary": "Get share (role: viewer)",
+            "description": "One share, every field.",
             "responses": {
                 "200": _data("#/components/schemas/Share", "The share."),
                 **NOT_FOUND,
@@ -116,6 +124,8 @@ def _share_path() -> dict:
         "put": {
             "operationId": "editShare",
             "summary": "Edit share (role: agent)",
+            "description": "Changes the code, the meta lines or the claim window; absent fields "
+            "keep their value. A new period is counted from the original creation day.",
             "requestBody": _json_body("#/components/schemas/ShareEdit"),
             "responses": {
                 "200": _data("#/components/schemas/Share", "The edited share."),
@@ -126,6 +136,8 @@ def _share_path() -> dict:
         "delete": {
             "operationId": "deleteShare",
             "summary": "Delete share (role: admin)",
+            "description": "Removes the share: its handle and code stop working at once. Its "
+            "claims are kept and stay readable.",
             "responses": {
                 "204": {"description": "Deleted; claims are kept."},
                 **NOT_FOUND,
@@ -198,6 +210,8 @@ def _claims_paths() -> dict:
             "get": {
                 "operationId": "listClaims",
                 "summary": "List claims (role: viewer)",
+                "description": "One page of claims, newest first, found by claimer, owner, "
+                "share or date; claims of deleted shares included.",
                 "parameters": list_parameters(ClaimFilterForm(MultiDict())),
                 "responses": {
                     "200": {"description": "One page of claims.", "content": page},
@@ -210,6 +224,7 @@ def _claims_paths() -> dict:
             "get": {
                 "operationId": "getClaim",
                 "summary": "Get claim (role: viewer)",
+                "description": "One claim: who claimed which share, when, and what they got.",
                 "responses": {
                     "200": _data("#/components/schemas/ShareClaim", "The claim."),
                     **NO_CLAIM,
