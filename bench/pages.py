@@ -33,6 +33,9 @@ PAGES = [
     Page("GET /shares?filter[search]=<code>", "/shares?filter%5Bsearch%5D={search}"),
     Page("GET /shares/<id>", "/shares/{share_id}"),
     Page("GET /shares/new", "/shares/new"),
+    Page("GET / (home page)", "/"),
+    Page("GET /claims", "/claims"),
+    Page("GET /profiles/<claimer>", "/profiles/{claimer}"),
 ]
 
 

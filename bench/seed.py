@@ -106,6 +106,41 @@ def rows(count: int, seed: int = 20261129):
         }
 
 
+def extras(index: int, share: dict) -> tuple[dict | None, dict | None]:
+    """The claim and the create event (each for every 10th share) that go with share number
+    ``index`` (its id is ``index + 1``: the table starts empty), so the claims list, the customer
+    pages and the events feed have rows in proportion to the shares."""
+    share_id = index + 1
+    claim = event = None
+    if index % 10 == 0:
+        at = min(share["created_at"] + timedelta(hours=1 + index % 48), share["updated_at"])
+        at = max(at, share["created_at"])
+        claim = {
+            "share_id": share_id,
+            "share_handle": share["handle"],
+            "share_profile_id": share["profile_id"],
+            "profile_id": f"claimer-{1 + (index * 7919) % max(50, index // 3 + 1)}",
+            "claimed_at": at,
+            "created_source_type": share["source_type"],
+            "created_source_id": share["source_id"],
+            "is_cloned": share["is_cloneable"],
+            "meta": None,
+            "created_at": at,
+            "updated_at": at,
+        }
+    if index % 10 == 5:
+        event = {
+            "at": share["created_at"],
+            "actor": "bench",
+            "action": "create",
+            "changes": {"handle": [None, share["handle"]]},
+            "share_id": share_id,
+            "share_handle": share["handle"],
+            "claim_id": None,
+        }
+    return claim, event
+
+
 def seed(database: str, count: int) -> None:
     """Insert ``count`` shares into the database at URL ``database`` (made by ``init-db``)."""
     engine = sa.create_engine(database)
@@ -129,19 +164,31 @@ def _seed_sqlite(engine: sa.Engine, count: int) -> None:
         cursor.execute("PRAGMA cache_size=-1000000")  # 1 GB: the random-key indexes stay hot
         cursor.close()
 
-    shares = sa.Table("shares", sa.MetaData(), autoload_with=engine)
-    insert = sa.insert(shares)
-    chunk: list[dict] = []
-    with engine.connect() as connection:
-        for row in rows(count):
-            chunk.append(row)
-            if len(chunk) == CHUNK:
+    metadata = sa.MetaData()
+    inserts = [
+        sa.insert(sa.Table(name, metadata, autoload_with=engine))
+        for name in ("shares", "share_claims", "audit_events")
+    ]
+    chunks: list[list[dict]] = [[], [], []]
+
+    def flush(connection):
+        for insert, chunk in zip(inserts, chunks, strict=True):
+            if chunk:
                 connection.execute(insert, chunk)
-                connection.commit()
-                chunk = []
-        if chunk:
-            connection.execute(insert, chunk)
-            connection.commit()
+                chunk.clear()
+        connection.commit()
+
+    with engine.connect() as connection:
+        for index, row in enumerate(rows(count)):
+            claim, event = extras(index, row)
+            chunks[0].append(row)
+            if claim:
+                chunks[1].append(claim)
+            if event:
+                chunks[2].append(event)
+            if len(chunks[0]) == CHUNK:
+                flush(connection)
+        flush(connection)
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
@@ -150,16 +197,32 @@ def _seed_postgres(engine: sa.Engine, count: int) -> None:
     --repair`` would after a restore), and VACUUM ANALYZE: the statistics and visibility map
     that autovacuum keeps on a live server."""
     columns = list(next(rows(1)))
+    claims, events = [], []
+    triggers = (("shares", "share_tallies_follow"), ("share_claims", "share_claim_tallies_follow"))
     with engine.connect() as connection:
-        connection.exec_driver_sql("ALTER TABLE shares DISABLE TRIGGER share_tallies_follow")
+        for table, trigger in triggers:
+            connection.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
         cursor = connection.connection.driver_connection.cursor()
         with cursor.copy(f"COPY shares ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows(count):
+            for index, row in enumerate(rows(count)):
+                claim, event = extras(index, row)
+                if claim:
+                    claims.append(claim)
+                if event:
+                    event["changes"] = Json(event["changes"])
+                    events.append(event)
                 meta = row["meta"]
                 row["meta"] = None if meta is None else Json(meta)
                 copy.write_row([row[name] for name in columns])
+        for table, written in (("share_claims", claims), ("audit_events", events)):
+            if written:
+                names = list(written[0])
+                with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+                    for item in written:
+                        copy.write_row([item[name] for name in names])
         tallies.recount(connection)
-        connection.exec_driver_sql("ALTER TABLE shares ENABLE TRIGGER share_tallies_follow")
+        for table, trigger in triggers:
+            connection.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
         connection.commit()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("VACUUM ANALYZE")
@@ -177,6 +240,14 @@ def sample(database: str) -> dict[str, str]:
             ),
             {"id": count // 2},
         ).one()
+        claimer = connection.execute(
+            sa.text("SELECT profile_id FROM share_claims WHERE id >= :id ORDER BY id LIMIT 1"),
+            {"id": count // 20},
+        ).scalar()
+        events_after = connection.execute(
+            sa.text("SELECT id FROM audit_events WHERE id >= :id ORDER BY id LIMIT 1"),
+            {"id": count // 20},
+        ).scalar()
         code = connection.execute(
             sa.text(
                 "SELECT code FROM shares WHERE id >= :id AND code IS NOT NULL ORDER BY id LIMIT 1"
@@ -196,4 +267,7 @@ def sample(database: str) -> dict[str, str]:
         "timezone": "Australia/Melbourne",
         # What staff type into the search box: a code, seen on a customer's screen.
         "search": code,
+        # A customer who claimed, and an event id in the middle of the feed.
+        "claimer": claimer,
+        "events_after": str(events_after),
     }
