@@ -164,11 +164,15 @@ function showProblem(detail, heading, words) {
   const dismiss = Object.assign(document.createElement("button"), { type: "button", textContent: "Dismiss" });
   dismiss.dataset.problemDismiss = "";
   box.replaceChildren(message, retry, dismiss);
+  box.hidden = false;
 }
 
 function clearProblem() {
   const box = document.getElementById("request-problem");
-  if (box) box.replaceChildren();
+  if (box) {
+    box.hidden = true;
+    box.replaceChildren();
+  }
   lastFailed = null;
 }
 

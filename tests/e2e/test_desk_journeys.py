@@ -201,6 +201,7 @@ def test_a_503_during_the_preview_says_so_and_retry_works(page: Page, console_er
     assert retried.value.status == 200
     expect(page.locator("#expiry-preview")).to_contain_text("Expires")
     expect(page.locator("#request-problem")).to_be_empty()
+    expect(page.locator("#request-problem")).to_be_hidden()
 
 
 def test_a_slow_request_shows_loading_until_it_answers(page: Page, make_share):

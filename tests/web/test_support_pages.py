@@ -137,6 +137,17 @@ def test_a_profile_nobody_has_says_so_and_odd_ids_still_have_a_page(app, client)
     assert 'href="/profiles?id=..">..</a>' in share_page
 
 
+def test_the_list_the_edit_page_and_the_bulk_confirmation_link_each_owner(app, client):
+    share_id = factories.share(app, profile_id="owner/1")
+    link = '<a href="/profiles/owner/1">owner/1</a>'
+
+    (row,) = rows(text(client.get("/shares")), "shares")
+    assert link in row
+    assert link in text(client.get(f"/shares/{share_id}/edit"))
+    confirmation = client.get("/shares/bulk/expire", query_string={"id": share_id})
+    assert link in text(confirmation)
+
+
 def test_the_profiles_page_without_an_id_asks_for_one(client):
     page = text(client.get("/profiles"))
     assert "<h1>Find a customer</h1>" in page and 'name="id"' in page
