@@ -58,7 +58,7 @@ def test_create_find_edit_and_claim_with_the_keyboard_only(page: Page):
     expect(page.get_by_label("Search")).to_be_focused()
     page.keyboard.type(handle[:8])
     expect(page.locator("#results tbody tr")).to_have_count(1)
-    link = page.locator("#results tbody tr").first.get_by_role("link")
+    link = page.locator("#results tbody tr").first.locator("a:has(code)")  # the row's handle
     tab_to(page, link)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/shares/\d+$"))
