@@ -17,6 +17,7 @@ as the app's. Served by gunicorn exactly like the app:
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,18 +33,19 @@ from webapp.telemetry.timing import RequestClock, time_database
 
 WEEK = timedelta(weeks=1)
 ROOT = Path(__file__).resolve().parent.parent
-#: The endpoints base.html links to, as the app names them (they only need to build a URL).
-LINKED = {
-    "/shares": "shares.list_shares",
-    "/shares/new": "shares.new_share",
-    "/docs/api": "shares.api_docs",
-    "/admin/staff": "admin.staff",
-    "/admin/tokens": "admin.tokens",
-    "/admin/audit": "admin.audit",
-    "/sign-out": "auth.sign_out",
-}
+#: The endpoints base.html links to, as the app names them, read from base.html itself so that
+#: a link added there is here too (they only need to build a URL).
+LINKED = sorted(
+    set(
+        re.findall(
+            r"url_for\('([a-z_]+\.[a-z_]+)'\)", (ROOT / "templates" / "base.html").read_text()
+        )
+    )
+)
 #: What base.html shows of the signed-in staff member.
-STAFF = SimpleNamespace(email="bench@example.com", role=SimpleNamespace(label="Admin"))
+STAFF = SimpleNamespace(
+    email="bench@example.com", role=SimpleNamespace(label="Admin"), timezone="UTC"
+)
 #: The table's rows, as text already: the floor does no formatting.
 ROWS = [
     {
@@ -71,9 +73,11 @@ def create_app() -> Flask:
         [jinja2.FileSystemLoader(Path(__file__).parent / "templates"), app.jinja_loader]
     )
     app.secret_key = secrets.token_hex(32)
-    app.jinja_env.globals.update(csrf_token=generate_csrf, can=lambda _role: True)
-    for path, endpoint in LINKED.items():
-        app.url_map.add(Rule(path, endpoint=endpoint))
+    app.jinja_env.globals.update(
+        csrf_token=generate_csrf, can=lambda _role: True, display_zone=lambda: "UTC"
+    )
+    for endpoint in LINKED:
+        app.url_map.add(Rule(f"/{endpoint.replace('.', '/')}", endpoint=endpoint))
     engine = sa.create_engine(os.environ["BENCH_DATABASE_URL"])
     time_database(engine)
     app.wsgi_app = RequestClock(app.wsgi_app, trust_request_id=False)

@@ -6,13 +6,10 @@ built per row, in process."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import os
 import re
 import secrets
-import shutil
-import sqlite3
 import threading
 import time
 from datetime import UTC, datetime
@@ -79,22 +76,27 @@ class PeakRss:
         )
 
 
-def _bare_engine(database: Path) -> sa.Engine:
-    """A plain SQLAlchemy engine on ``database``, with the app's WAL and synchronous settings
-    (and none of its code): the bare executemany's side."""
-    engine = sa.create_engine(f"sqlite:///{database}")
+def _bare_engine(database: str) -> sa.Engine:
+    """A plain SQLAlchemy engine on the database at URL ``database`` (on SQLite with the app's
+    WAL and synchronous settings), and none of the app's code: the bare executemany's side."""
+    engine = sa.create_engine(database, poolclass=sa.NullPool)
+    if engine.dialect.name == "sqlite":
 
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
-        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
     return engine
 
 
-def _scalar(database: Path, sql: str):
-    with contextlib.closing(sqlite3.connect(database)) as connection:
-        return connection.execute(sql).fetchone()[0]
+def _scalar(database: str, sql: str):
+    engine = _bare_engine(database)
+    try:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql(sql).scalar()
+    finally:
+        engine.dispose()
 
 
 # --- 6. import -----------------------------------------------------------------------------
@@ -167,7 +169,7 @@ def _bare_insert(ws: Workspace, rows: list[dict], round_: int) -> float:
         connection.execute(sa.insert(shares), rows)
     took = time.perf_counter() - began
     engine.dispose()
-    database.unlink()
+    ws.drop(database)
     return took
 
 
@@ -192,7 +194,7 @@ def import_rows(ws: Workspace) -> list[Row]:
         errors = server.log_errors()
     made = _scalar(database, "SELECT count(*) FROM shares")
     events = _scalar(database, "SELECT count(*) FROM audit_events WHERE action = 'create'")
-    database.unlink()
+    ws.drop(database)
     want = 20 + IMPORT_ROUNDS * IMPORT_ROWS
     bare, confirm = median(bares), median(confirms)
     ratio = bare / confirm
@@ -271,16 +273,19 @@ def row_checks() -> Row:
 # --- 7. bulk expire -------------------------------------------------------------------------
 
 
-def _live_shares(database: Path, count: int) -> None:
+def _live_shares(database: str, count: int) -> None:
     """``count`` seeded shares, none expired (so that every one is expired by the job)."""
     seeding.seed(database, count)
-    with contextlib.closing(sqlite3.connect(database)) as connection:
-        connection.execute("UPDATE shares SET expires_at = NULL")
+    engine = _bare_engine(database)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("UPDATE shares SET expires_at = NULL")
         connection.commit()
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
 
 
-def _bare_expire(database: Path) -> float:
+def _bare_expire(database: str) -> float:
     """Seconds to expire every share of ``database`` with one executemany UPDATE by id."""
     engine = _bare_engine(database)
     with engine.connect() as connection:
@@ -297,18 +302,22 @@ def _bare_expire(database: Path) -> float:
     return took
 
 
-def _wait_for_job(database: Path, timeout: float = 1800) -> tuple[str, int, int]:
+def _wait_for_job(database: str, timeout: float = 1800) -> tuple[str, int, int]:
+    engine = _bare_engine(database)
     deadline = time.monotonic() + timeout
-    while True:
-        with contextlib.closing(sqlite3.connect(database, timeout=30)) as connection:
-            found = connection.execute(
-                "SELECT state, done, changed FROM bulk_jobs ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-        if found and found[0] != "running":
-            return found
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the bulk job is still running after {timeout:.0f} s: {found}")
-        time.sleep(0.05)
+    try:
+        while True:
+            with engine.connect() as connection:
+                found = connection.exec_driver_sql(
+                    "SELECT state, done, changed FROM bulk_jobs ORDER BY id DESC LIMIT 1"
+                ).first()
+            if found and found[0] != "running":
+                return tuple(found)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the bulk job is still running after {timeout:.0f} s: {found}")
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
 
 
 def bulk_expire(ws: Workspace) -> list[Row]:
@@ -318,9 +327,12 @@ def bulk_expire(ws: Workspace) -> list[Row]:
     database = ws.database("expire")
     began = time.monotonic()
     _live_shares(database, EXPIRE_SHARES)
-    log(f"bulk expire: seeded {EXPIRE_SHARES:,} live shares in {time.monotonic() - began:.0f} s")
-    copy = ws.dir / "expire-bare.sqlite3"
-    shutil.copyfile(database, copy)
+    # The same rows again (the seed is fixed) for the bare UPDATE: a copy of its own, so that
+    # neither side finds the other's work done.
+    copy = ws.database("expire-bare")
+    _live_shares(copy, EXPIRE_SHARES)
+    seconds = time.monotonic() - began
+    log(f"bulk expire: seeded {EXPIRE_SHARES:,} live shares twice in {seconds:.0f} s")
     with ws.app_server("expire", database, workers=1, threads=8) as server:
         (worker,) = server.worker_pids()
         client = Client(server.port, timeout=600).sign_in()
@@ -343,9 +355,9 @@ def bulk_expire(ws: Workspace) -> list[Row]:
         errors = server.log_errors()
     left = _scalar(database, "SELECT count(*) FROM shares WHERE expires_at IS NULL")
     events = _scalar(database, "SELECT count(*) FROM audit_events WHERE action = 'expire'")
-    database.unlink()
+    ws.drop(database)
     bare = _bare_expire(copy)
-    copy.unlink()
+    ws.drop(copy)
     whole = state == "done" and changed == EXPIRE_SHARES and left == 0 and events == changed
     notes = (
         f"job {took:.1f} s ({state}, {done:,} taken, {changed:,} expired, {events:,} events, "
