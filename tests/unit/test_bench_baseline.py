@@ -5,12 +5,18 @@ when it runs)."""
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from bench import baseline_app
 
 
-def test_the_floor_page_renders_base_html_with_its_fifteen_rows(app, monkeypatch):
-    monkeypatch.setenv("BENCH_DATABASE_URL", app.config["DATABASE_URL"])
+def test_the_floor_page_renders_base_html_with_its_fifteen_rows(tmp_path, monkeypatch):
+    # A database of its own: the page reads none, and the floor app's engine keeps its
+    # connection open as a server would.
+    database = tmp_path / "floor.sqlite3"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE shares (id INTEGER PRIMARY KEY)")
+    monkeypatch.setenv("BENCH_DATABASE_URL", f"sqlite:///{database}")
     floor = baseline_app.create_app()
 
     response = floor.test_client().get("/page")
