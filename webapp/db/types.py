@@ -12,9 +12,11 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 #: The largest integer a BIGINT column holds on every database (source ids).
 BIGINT_MAX = 2**63 - 1
-#: The largest id: ids are INTEGER columns, which PostgreSQL holds to 2**31 - 1 (SQLite to
-#: 2**63 - 1, but its ids count up from 1 and never get there). A larger id names no row.
-ID_MAX = 2**31 - 1
+#: The largest integer an INTEGER column holds on every database (PostgreSQL's 32 bits).
+INT_MAX = 2**31 - 1
+#: The largest id: ids are INTEGER columns (SQLite holds more, but its ids count up from 1 and
+#: never get there). A larger id names no row.
+ID_MAX = INT_MAX
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -17,12 +17,12 @@ from wtforms.widgets import NumberInput, TextInput
 from .. import expiry
 from ..db.types import BIGINT_MAX as BIGINT_MAX  # the forms read their limits from here
 from ..db.types import ID_MAX as ID_MAX
+from ..db.types import INT_MAX as INT_MAX
 from ..db.types import storable
 from .widgets import EnumSelect
 
 #: Any text without U+0000 (db.types.storable), as a JSON Schema pattern.
 NO_NUL_PATTERN = "^[^\\u0000]*$"
-INT_MAX = 2**31 - 1
 META_MAX_ITEMS = 100
 META_MAX_CHARS = 1000
 
