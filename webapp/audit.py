@@ -74,11 +74,14 @@ def record(
     share_handle: str | None = None,
     claim_id: int | None = None,
     actor: str | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Write one event on ``connection``, in the transaction of the change it describes.
 
-    ``actor`` names who acted when no one is signed in yet (the email a sign-in gave)."""
-    record_many(connection, action, [(changes, share_id, share_handle, claim_id)], actor)
+    ``actor`` names who acted when no one is signed in yet (the email a sign-in gave); ``at``
+    is the change's own time stamp where it has one (a share's ``created_at``), so that History
+    and the share agree to the second."""
+    record_many(connection, action, [(changes, share_id, share_handle, claim_id)], actor, at)
 
 
 #: One event for ``record_many``: (changes, share id, share handle, claim id).
@@ -90,6 +93,7 @@ def record_many(
     action: AuditAction,
     events: list[Event],
     actor: str | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Write events of one action on ``connection`` in one statement (an executemany), in the
     transaction of the changes they describe, in the order given.
@@ -105,7 +109,7 @@ def record_many(
         return
     if connection.dialect.name == "postgresql" and action in SHARE_ACTIONS:
         connection.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENTS_LOCK)))
-    at, actor = utcnow(), actor or current_actor()
+    at, actor = at or utcnow(), actor or current_actor()
     connection.execute(
         _INSERT,
         [

@@ -57,7 +57,9 @@ def create(values: dict, connection: sa.Connection | None = None) -> StoredShare
     stored = {**_NULLS, **result.last_inserted_params(), "id": result.inserted_primary_key[0]}
     share = StoredShare(**stored)
     changes = audit.created(share.to_dict())
-    audit.record(connection, AuditAction.CREATE, changes, share.id, share.handle)
+    audit.record(
+        connection, AuditAction.CREATE, changes, share.id, share.handle, at=share.created_at
+    )
     return share
 
 
@@ -97,7 +99,8 @@ def _change(share: Share, action: AuditAction, values: dict) -> dict[str, list]:
     db.session.flush()
     changes = audit.differences(before, share.to_dict())
     if changes:
-        audit.record(db.session.connection(), action, changes, share.id, share.handle)
+        connection = db.session.connection()
+        audit.record(connection, action, changes, share.id, share.handle, at=share.updated_at)
     return changes
 
 
@@ -122,7 +125,8 @@ def expire(share: Share) -> dict[str, list]:
     on. A share already expired keeps its expiry (and no event is written)."""
     if share.status(clock.now()) is ShareStatus.EXPIRED:
         return {}
-    return _change(share, AuditAction.EXPIRE, {"expires_at": clock.utcnow()})
+    stamp = clock.utcnow()
+    return _change(share, AuditAction.EXPIRE, {"expires_at": stamp, "updated_at": stamp})
 
 
 def _rows_of(ids: list[int], connection: sa.Connection, *conditions) -> dict[int, StoredShare]:
@@ -157,7 +161,7 @@ def expire_many(ids: list[int], connection: sa.Connection | None = None) -> list
         changes = audit.differences(old, {**old, "expires_at": when, "updated_at": when})
         if changes:  # as ``_change``: nothing changed, no event
             events.append((changes, share_id, old["handle"], None))
-    audit.record_many(connection, AuditAction.EXPIRE, events)
+    audit.record_many(connection, AuditAction.EXPIRE, events, at=stamp)
     return [event[1] for event in events]
 
 
@@ -262,7 +266,9 @@ def claim(share: Share, profile_id: str, code: str, meta: list[str] | None) -> S
     }
     changes = audit.differences(before, after)
     connection = db.session.connection()
-    audit.record(connection, AuditAction.CLAIM, changes, share.id, share.handle, record.id)
+    audit.record(
+        connection, AuditAction.CLAIM, changes, share.id, share.handle, record.id, at=stamp
+    )
     return record
 
 
