@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
@@ -136,3 +137,31 @@ def test_a_double_click_on_claim_share_claims_once(page: Page, live_app, make_sh
     expect(page.get_by_test_id("claims-left")).to_have_text("4")
     expect(page.locator("table.claims tbody tr")).to_have_count(1)
     assert len(factories.claim_rows(live_app)) == 1
+
+
+@pytest.mark.parametrize(
+    "path, field, value",
+    [("/shares", "Search", "enter-1"), ("/claims", "Claimer", "enter-1")],
+)
+def test_enter_in_a_filter_asks_for_the_results_once(
+    page: Page, live_app, make_share, path, field, value
+):
+    """Enter in a text field fires change and submit; the list asked twice, and the second, late
+    answer replaced the results again, unticking what was ticked on the first (a flaky e2e test
+    saw "select all" undone that way)."""
+    factories.claim(live_app, make_share(profile_id=value), value)
+    make_share(profile_id="someone-else")
+    page.goto(path)
+    page.evaluate(
+        """() => { window.triggered = 0;
+                  document.querySelector("form[role=search]")
+                    .addEventListener("htmx:trigger", () => { window.triggered += 1; }); }"""
+    )
+    page.get_by_label(field, exact=True).fill(value)
+    with page.expect_response(re.compile(r"/results\?")) as answered:
+        page.get_by_label(field, exact=True).press("Enter")
+
+    assert answered.value.status == 200
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    # Both events came before the request they caused: one request for one Enter.
+    assert page.evaluate("window.triggered") == 1
