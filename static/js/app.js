@@ -203,11 +203,16 @@ document.addEventListener("click", (event) => {
   }
 });
 
-// Requests that take more than ~300 ms show "Loading…"; quicker ones show nothing.
+// Requests that take more than ~300 ms show "Loading…"; quicker ones show nothing. A poll in
+// the background (a job's progress, data-poll) is nothing the person waits for: it neither dims
+// its part of the page nor shows "Loading…" (a dimmed part every second is a blinking page, and
+// its grey text fails the contrast rule while it lasts).
 let pending = 0;
 let loadingTimer = null;
+const waitedFor = (event) => !event.detail.elt.closest("[data-poll]");
 
 document.addEventListener("htmx:beforeRequest", (event) => {
+  if (!waitedFor(event)) return;
   pending += 1;
   if (event.detail.target) event.detail.target.setAttribute("aria-busy", "true");
   if (pending === 1) {
@@ -219,9 +224,10 @@ document.addEventListener("htmx:beforeRequest", (event) => {
 });
 
 document.addEventListener("htmx:afterRequest", (event) => {
+  if (event.detail.successful && lastFailed && lastFailed.elt === event.detail.elt) clearProblem();
+  if (!waitedFor(event)) return;
   pending = Math.max(0, pending - 1);
   if (event.detail.target) event.detail.target.removeAttribute("aria-busy");
-  if (event.detail.successful && lastFailed && lastFailed.elt === event.detail.elt) clearProblem();
   if (pending === 0) {
     clearTimeout(loadingTimer);
     const loading = document.getElementById("loading");

@@ -159,3 +159,23 @@ def test_a_viewer_is_offered_no_bulk_work(browser, base_url, live_app, make_shar
         factories.share_row(live_app, factories.stored_shares(live_app)[0].id)["expires_at"] is None
     )
     context.close()
+
+
+def test_a_running_jobs_progress_is_polled_without_dimming_the_page(
+    page: Page, live_app, make_share
+):
+    """The progress asks for itself every second: nothing the person waits for, so its part of
+    the page is not marked busy (dimmed, its grey help text below the contrast rule) meanwhile."""
+    job = factories.bulk_job(live_app, "expire", [make_share(profile_id="poll-1")])
+    held = []
+    page.route("**/progress", lambda route: held.append(route))
+    with page.expect_request(re.compile(r"/progress$")):
+        page.goto(f"/shares/bulk/jobs/{job}")
+
+    progress = page.locator("#job-progress")
+    expect(progress).to_be_visible()
+    assert held, "the poll is held while the page is looked at"
+    expect(progress).not_to_have_attribute("aria-busy", "true")
+    assert page.evaluate("getComputedStyle(document.getElementById('job-progress')).opacity") == "1"
+    for route in held:
+        route.continue_()
