@@ -1,11 +1,16 @@
 """The API rate limit: a fixed window of hits per token, counted on the token's own row.
 
-Every API request looks its token up (a read), and a live token's request counts itself in one
-statement, an UPDATE ... RETURNING on the token's row, committed at once. Every worker and every
-app server behind a load balancer counts in that one row, and concurrent requests can neither
-lose a hit nor both take the last one. A request with an unknown or revoked token stops at the
-read: it costs no write, so junk sent with any bearer token never queues for SQLite's one write
-lock (``db.writer_queue``) behind the real writes.
+Every API request counts itself in one statement, an UPDATE ... RETURNING on its live token's
+row, committed at once. Every worker and every app server behind a load balancer counts in that
+one row, and concurrent requests can neither lose a hit nor both take the last one. A request with
+an unknown or revoked token writes nothing:
+
+- on SQLite an UPDATE takes the file's one write lock even when it matches no row, so the token is
+  looked up first (a read) and only a live one is counted: junk sent with any bearer token never
+  queues behind the real writes (``db.writer_queue``);
+- on PostgreSQL an UPDATE that matches no row locks nothing, so the count is the lookup: one
+  statement on a connection in autocommit, one round trip where a transaction would take four
+  (BEGIN, SELECT, UPDATE, COMMIT), on the API's every request.
 """
 
 from __future__ import annotations
@@ -52,27 +57,37 @@ _TOKENS = ApiToken.__table__
 _NOW = sa.bindparam("now", type_=UTCDateTime())
 _ENDED = sa.or_(_TOKENS.c.window_ends_at.is_(None), _TOKENS.c.window_ends_at <= _NOW)
 _LIVE = _TOKENS.c.revoked_at.is_(None)
-#: Built once, as every API request runs them.
-_FIND = sa.select(_TOKENS.c.id).where(_TOKENS.c.token_hash == sa.bindparam("hash"), _LIVE)
-#: SET reads the row as it was, on every database; a token revoked since _FIND matches nothing.
-_HIT = (
-    sa.update(_TOKENS)
-    .where(_TOKENS.c.id == sa.bindparam("token_id"), _LIVE)
-    .values(
-        window_hits=sa.case((_ENDED, 1), else_=_TOKENS.c.window_hits + 1),
-        window_ends_at=sa.case(
-            (_ENDED, sa.bindparam("ends", type_=UTCDateTime())), else_=_TOKENS.c.window_ends_at
-        ),
-        last_used_at=_NOW,
+_BY_HASH = _TOKENS.c.token_hash == sa.bindparam("hash")
+
+
+def _hit(which) -> sa.Update:
+    """Count a hit on the live token ``which`` finds; SET reads the row as it was, on every
+    database."""
+    return (
+        sa.update(_TOKENS)
+        .where(which, _LIVE)
+        .values(
+            window_hits=sa.case((_ENDED, 1), else_=_TOKENS.c.window_hits + 1),
+            window_ends_at=sa.case(
+                (_ENDED, sa.bindparam("ends", type_=UTCDateTime())), else_=_TOKENS.c.window_ends_at
+            ),
+            last_used_at=_NOW,
+        )
+        .returning(
+            _TOKENS.c.id,
+            _TOKENS.c.name,
+            _TOKENS.c.role,
+            _TOKENS.c.window_hits,
+            _TOKENS.c.window_ends_at,
+        )
     )
-    .returning(
-        _TOKENS.c.id,
-        _TOKENS.c.name,
-        _TOKENS.c.role,
-        _TOKENS.c.window_hits,
-        _TOKENS.c.window_ends_at,
-    )
-)
+
+
+#: Built once, as every API request runs them. On SQLite: the lookup, then the count of a live
+#: token (one revoked since the lookup matches nothing); on PostgreSQL, the count by its hash.
+_FIND = sa.select(_TOKENS.c.id).where(_BY_HASH, _LIVE)
+_HIT = _hit(_TOKENS.c.id == sa.bindparam("token_id"))
+_HIT_BY_HASH = _hit(_BY_HASH)
 
 
 def init_app(app: Flask) -> None:
@@ -90,13 +105,22 @@ def count_hit(plain_token: str) -> Row | None:
     Returns the token's ``id, name, role, window_hits, window_ends_at`` after the count. Its own
     short transaction, on a connection that is back in the pool before the view takes one.
     """
+    if not plain_token:
+        return None
+    hashed, now = ApiToken.hash(plain_token), utcnow()
+    values = {
+        "now": now,
+        "ends": now + timedelta(seconds=current_app.extensions["api_rate"].seconds),
+    }
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            return connection.execute(_HIT_BY_HASH, {"hash": hashed, **values}).first()
     with db.engine.begin() as connection:
-        token_id = connection.execute(_FIND, {"hash": ApiToken.hash(plain_token)}).scalar()
+        token_id = connection.execute(_FIND, {"hash": hashed}).scalar()
         if token_id is None:
             return None
-        now = utcnow()
-        ends = now + timedelta(seconds=current_app.extensions["api_rate"].seconds)
-        return connection.execute(_HIT, {"token_id": token_id, "now": now, "ends": ends}).first()
+        return connection.execute(_HIT, {"token_id": token_id, **values}).first()
 
 
 def enforce(token: Row) -> None:

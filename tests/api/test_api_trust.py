@@ -343,21 +343,22 @@ def test_unknown_and_revoked_tokens_are_refused_before_anything_is_counted(limit
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
-def statements_that_write(app, make_request) -> list[str]:
-    """The writing statements (INSERT, UPDATE, DELETE) that ``make_request()`` ran."""
-    seen: list[str] = []
+def statements_that_write(app, make_request) -> list[tuple[list[str], int]]:
+    """The writing statements (INSERT, UPDATE, DELETE) that ``make_request()`` ran, each as its
+    first two words and the number of rows it changed."""
+    seen: list[tuple[list[str], int]] = []
 
-    def listen(_connection, _cursor, statement, _parameters, _context, _many):
+    def listen(_connection, cursor, statement, _parameters, _context, _many):
         if statement.lstrip().upper().startswith(WRITES):
-            seen.append(statement)
+            seen.append((statement.split()[:2], cursor.rowcount))
 
     with app.app_context():
         engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listen)
+    sa.event.listen(engine, "after_cursor_execute", listen)
     try:
         make_request()
     finally:
-        sa.event.remove(engine, "before_cursor_execute", listen)
+        sa.event.remove(engine, "after_cursor_execute", listen)
     return seen
 
 
@@ -367,6 +368,7 @@ def test_an_unknown_or_revoked_token_costs_no_write(app, token, token_for):
         gone = sa.update(ApiToken).where(ApiToken.name != "tests").values(revoked_at=utcnow())
         db.session.execute(gone)
         db.session.commit()
+        dialect = db.engine.dialect.name
     client = app.test_client()
     junk = (
         bearer("sd_" + "x" * 43),
@@ -375,15 +377,32 @@ def test_an_unknown_or_revoked_token_costs_no_write(app, token, token_for):
         {"Authorization": "Basic dXNlcjpwYXNz"},
         {},
     )
+    before = _tokens(app)
     for headers in junk:
 
         def refused(headers=headers):
             assert_json_error(client.get(URL, headers=headers), 401)
 
-        assert statements_that_write(app, refused) == [], headers
+        written = statements_that_write(app, refused)
+        if dialect == "sqlite" or not headers.get("Authorization", "").startswith("Bearer sd_"):
+            # On SQLite even an UPDATE that matches no row takes the file's one write lock.
+            assert written == [], headers
+        else:
+            # On PostgreSQL the count is the lookup: an UPDATE that matches no row, which writes
+            # and locks nothing.
+            assert written == [(["UPDATE", "api_tokens"], 0)], headers
+    assert _tokens(app) == before
     # The control: a live token's request is counted, in one UPDATE of its row.
+    hits = _window(app, "tests")[0]
     counted = statements_that_write(app, lambda: client.get(URL, headers=bearer(token)))
-    assert [statement.split()[:2] for statement in counted] == [["UPDATE", "api_tokens"]]
+    assert [words for words, _rows in counted] == [["UPDATE", "api_tokens"]]
+    assert _window(app, "tests")[0] == hits + 1
+
+
+def _tokens(app) -> list[tuple]:
+    """Every token row as it stands (its counts and last use included)."""
+    with app.app_context():
+        return [tuple(row) for row in db.session.execute(sa.select(ApiToken.__table__)).all()]
 
 
 def test_junk_tokens_do_not_wait_for_the_write_lock(tmp_path):
