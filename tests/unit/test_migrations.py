@@ -251,6 +251,37 @@ def test_the_tally_triggers_go_with_a_downgrade_and_come_back_once(bare_app):
             assert tallies.stored(connection) == tallies.counted(connection)
 
 
+#: The revision that made PostgreSQL's tally triggers statement triggers.
+STATEMENT_TALLIES = "3a9f61c2d5e8"
+
+
+def test_the_statement_tally_triggers_downgrade_to_row_triggers_and_back(bare_app):
+    assert run(bare_app, "db", "upgrade").exit_code == 0
+    with bare_app.app_context(), db.engine.connect() as connection:
+        latest = triggers(connection)
+    assert run(bare_app, "db", "downgrade", f"{STATEMENT_TALLIES}-1").exit_code == 0
+    with bare_app.app_context(), db.engine.connect() as connection:
+        before = triggers(connection)
+    factories.shares(bare_app, {"profile_id": "a"}, {"profile_id": "b", "source_type": "list"})
+    assert run(bare_app, "db", "upgrade").exit_code == 0
+    claimed = factories.share(bare_app, profile_id="c", remaining_quantity=1)
+    factories.claim(bare_app, claimed, "friend")
+    with bare_app.app_context(), db.engine.connect() as connection:
+        assert triggers(connection) == latest
+        assert tallies.stored(connection)[("all", "")] == 3
+        assert tallies.stored(connection)[("claims", "")] == 1
+        assert tallies.stored(connection) == tallies.counted(connection)
+        if connection.dialect.name == "postgresql":
+            assert {name for name, *_ in before} == {
+                "share_tallies_follow",
+                "share_claim_tallies_follow",
+            }
+            assert all("FOR EACH ROW" in definition for _name, definition, _source in before)
+            assert all("FOR EACH STATEMENT" in definition for _name, definition, _ in latest)
+        else:
+            assert before == latest  # SQLite keeps its row triggers
+
+
 def schema(app) -> dict:
     """Every table's columns, keys, indexes and triggers, as the database itself reports them."""
     with app.app_context(), db.engine.connect() as connection:
@@ -277,13 +308,17 @@ def schema(app) -> dict:
     return found
 
 
-def triggers(connection) -> list[tuple[str, str]]:
-    """(name, what it runs) of each trigger: its SQL on SQLite, its function's on PostgreSQL."""
+def triggers(connection) -> list[tuple[str, ...]]:
+    """(name, what it runs) of each trigger: its SQL on SQLite; on PostgreSQL its definition
+    (when, for each row or statement, its transition tables) and its function's source."""
     if connection.dialect.name == "sqlite":
         query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
     else:
         query = (
-            "SELECT t.tgname, p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+            # The definition names the table with its schema, which differs between databases.
+            "SELECT t.tgname, "
+            "replace(pg_get_triggerdef(t.oid), quote_ident(current_schema()) || '.', ''), p.prosrc "
+            "FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
             "WHERE NOT t.tgisinternal AND p.pronamespace = current_schema()::regnamespace "
             "ORDER BY t.tgname"
         )

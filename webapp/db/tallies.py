@@ -69,8 +69,9 @@ def _changes(
     )
 
 
-def _apply(dialect: str, rows: list[tuple[str, int]], tallies: str, keys=_keys) -> str:
-    """One upsert of the net change: rows that cancel out (most claims) write nothing.
+def _upsert(changes: str, tallies: str) -> str:
+    """One upsert of the net change a SELECT of (dimension, value, delta) describes: rows that
+    cancel out (most claims) write nothing.
 
     Rows are written in key order, so two transactions never wait on each other's tallies in
     opposite orders (a deadlock on PostgreSQL).
@@ -78,11 +79,29 @@ def _apply(dialect: str, rows: list[tuple[str, int]], tallies: str, keys=_keys) 
     return (
         f"INSERT INTO {tallies} (dimension, value, shares) "
         "SELECT dimension, value, sum(delta) "
-        f"FROM ({_changes(dialect, rows, keys=keys)}) AS changes "
+        f"FROM ({changes}) AS changes "
         "WHERE value IS NOT NULL GROUP BY dimension, value HAVING sum(delta) <> 0 "
         "ORDER BY dimension, value "
         f"ON CONFLICT (dimension, value) DO UPDATE SET shares = {tallies}.shares + excluded.shares"
     )
+
+
+def _apply(dialect: str, rows: list[tuple[str, int]], tallies: str, keys=_keys) -> str:
+    """The upsert of a row trigger: ``rows`` are NEW and OLD with their signs."""
+    return _upsert(_changes(dialect, rows, keys=keys), tallies)
+
+
+#: PostgreSQL's statement triggers see the statement's rows as these transition tables.
+TRANSITION = {"NEW": "new_rows", "OLD": "old_rows"}
+
+
+def _apply_statement(rows: list[tuple[str, int]], tallies: str, keys=_keys) -> str:
+    """The upsert of a statement trigger: every row of the statement, added up, at once."""
+    changes = " UNION ALL ".join(
+        _changes("postgresql", [(TRANSITION[row], sign)], TRANSITION[row], keys)
+        for row, sign in rows
+    )
+    return _upsert(changes, tallies)
 
 
 def _counting(dialect: str, prefix: str) -> str:
@@ -130,28 +149,29 @@ def install_statements(connection: Connection) -> list[str]:
 
 
 def _postgres_triggers(shares: str, tallies: str, prefix: str) -> list[str]:
-    """One trigger function on ``shares`` and one on ``share_claims``, for every operation."""
-    branches = " ".join(
-        f"{'IF' if n == 0 else 'ELSIF'} TG_OP = '{op}' THEN {_apply('postgresql', rows, tallies)};"
-        for n, (op, rows) in enumerate(OPERATIONS.items())
-    )
-    claim_branches = " ".join(
-        f"{'IF' if n == 0 else 'ELSIF'} TG_OP = '{op}' "
-        f"THEN {_apply('postgresql', rows, tallies, _claim_keys)};"
-        for n, (op, rows) in enumerate(CLAIM_OPERATIONS.items())
-    )
-    return [
-        f"CREATE OR REPLACE FUNCTION {prefix}share_tallies_follow() RETURNS trigger "
-        f"LANGUAGE plpgsql AS $$ BEGIN {branches} END IF; RETURN NULL; END $$",
-        "CREATE OR REPLACE TRIGGER share_tallies_follow "
-        f"AFTER INSERT OR UPDATE OR DELETE ON {shares} "
-        f"FOR EACH ROW EXECUTE FUNCTION {prefix}share_tallies_follow()",
-        f"CREATE OR REPLACE FUNCTION {prefix}share_claim_tallies_follow() RETURNS trigger "
-        f"LANGUAGE plpgsql AS $$ BEGIN {claim_branches} END IF; RETURN NULL; END $$",
-        "CREATE OR REPLACE TRIGGER share_claim_tallies_follow "
-        f"AFTER INSERT OR DELETE ON {prefix}{CLAIMS} "
-        f"FOR EACH ROW EXECUTE FUNCTION {prefix}share_claim_tallies_follow()",
-    ]
+    """A statement trigger for each operation on ``shares`` and ``share_claims``.
+
+    A trigger for each row would upsert the same few tally rows once per row: an import of
+    10,000 shares in one INSERT took 6 to 7 s in them. A statement trigger adds up the whole
+    statement's rows (its transition tables) and upserts each tally once.
+    """
+    statements = []
+    for table, name, operations, keys in (
+        (shares, "share_tallies", OPERATIONS, _keys),
+        (f"{prefix}{CLAIMS}", "share_claim_tallies", CLAIM_OPERATIONS, _claim_keys),
+    ):
+        for op, rows in operations.items():
+            trigger = f"{name}_{op.lower()}"
+            referencing = " ".join(f"{row} TABLE AS {TRANSITION[row]}" for row, _sign in rows)
+            statements += [
+                f"CREATE OR REPLACE FUNCTION {prefix}{trigger}() RETURNS trigger "
+                f"LANGUAGE plpgsql AS $$ BEGIN {_apply_statement(rows, tallies, keys)}; "
+                "RETURN NULL; END $$",
+                f"CREATE OR REPLACE TRIGGER {trigger} AFTER {op} ON {table} "
+                f"REFERENCING {referencing} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {prefix}{trigger}()",
+            ]
+    return statements
 
 
 def install(connection: Connection) -> None:
