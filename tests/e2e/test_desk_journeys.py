@@ -250,6 +250,9 @@ def test_the_interactive_reference_loads_and_tries_a_call_within_its_csp(
     # 1.7 MB of viewer to parse: on a busy machine that can take a while.
     expect(page.locator(".opblock").first).to_be_visible(timeout=30_000)
     assert page.evaluate("document.querySelector('meta[name=csrf-token]') !== null")
+    # The viewer draws a <main> of its own: one landmark all the same, the page's.
+    expect(page.locator("#swagger-ui main")).to_have_count(1)
+    expect(page.get_by_role("main")).to_have_count(1)
 
     page.get_by_role("button", name="Authorize").first.click()
     page.locator(".modal-ux input").fill(api_token)
