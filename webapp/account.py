@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 
 from . import accounts, clock
-from .auth import requires
+from .auth import requires, signed_in_member
 from .enums import Role
 from .extensions import db
 from .forms.account import DisplayZoneForm
@@ -19,7 +19,7 @@ def settings():
     """Choose the display time zone; post/redirect/get, the form again with 422 otherwise."""
     form = DisplayZoneForm(data={"timezone": g.staff.timezone or "UTC"})
     if form.validate_on_submit():
-        accounts.update_staff(g.staff, timezone=form.timezone.data)
+        accounts.update_staff(signed_in_member(), timezone=form.timezone.data)
         db.session.commit()
         flash(f"Times now show in {form.timezone.data}.", "success")
         return redirect(url_for("account.settings"))
@@ -35,6 +35,6 @@ def detected_zone():
     if g.staff.timezone is None:
         form = DisplayZoneForm()
         zone = form.timezone.data if form.validate_on_submit() else "UTC"
-        accounts.update_staff(g.staff, timezone=zone)
+        accounts.update_staff(signed_in_member(), timezone=zone)
         db.session.commit()
     return "", 204

@@ -212,6 +212,24 @@ def test_an_active_session_is_kept_alive(app, client_as):
     assert abs(session_of(client)["seen"] - time.time()) < 5
 
 
+def test_a_session_is_marked_seen_at_most_once_a_minute(app, client_as):
+    """Marking it seen writes a new cookie: a request within the minute sends none."""
+    client = client_as("viewer")
+    client.get("/shares")  # the session's CSRF token, which a first page stores in it
+    recent = int(time.time()) - 30
+    with client.session_transaction() as session:
+        session["seen"] = recent
+    response = client.get("/shares")
+    assert response.status_code == 200
+    assert not [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    assert session_of(client)["seen"] == recent
+    with client.session_transaction() as session:
+        session["seen"] = int(time.time()) - 61
+    response = client.get("/shares")
+    assert set_cookie(response)
+    assert abs(session_of(client)["seen"] - time.time()) < 5
+
+
 def test_sign_out_clears_the_session(app, client_as):
     client = client_as("viewer")
     response = client.post("/sign-out", data={"csrf_token": csrf_token(client)})
