@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from . import expiry, once, sharelinks
 from .clock import utcnow
 from .forms.fields import is_zone
+from .forms.widgets import render_field
 
 
 def local_time(value: datetime | None, zone: str) -> str:
@@ -127,6 +128,11 @@ def profile_url(profile_id: str) -> str:
     return url_for("people.profile", profile_id=profile_id)
 
 
+def profile_link(profile_id: str) -> Markup:
+    """A profile id, linked to that customer's page (the lists write one or two a row)."""
+    return Markup(f'<a href="{escape(profile_url(profile_id))}">{escape(profile_id)}</a>')
+
+
 def inline_code(text: str) -> Markup:
     """Text with ``code`` in backticks (as the OpenAPI descriptions write it) shown as code."""
     return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", str(escape(text))))
@@ -166,10 +172,11 @@ def init_app(app: Flask) -> None:
         long_time=long_time,
     )
     app.jinja_env.globals.update(
-        profile_url=profile_url,
+        profile_link=profile_link,
         new_form_id=once.new_form_id,
         display_zone=display_zone,
         share_link=sharelinks.link,
+        render_field=render_field,
     )
     if app.testing:
         # A template typo fails the test instead of rendering an empty string.

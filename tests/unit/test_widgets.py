@@ -20,7 +20,7 @@ from webapp.forms.auth import SignInForm
 from webapp.forms.fields import EnumSelectField, required
 from webapp.forms.filters import AuditFilterForm, ShareFilterForm
 from webapp.forms.widgets import WTFORMS_HTML_PARAMS as html_params
-from webapp.forms.widgets import EnumSelect, attributes
+from webapp.forms.widgets import EnumSelect, attributes, render_field
 
 ATTRIBUTES = [
     {},
@@ -113,3 +113,29 @@ def test_every_field_and_label_of_every_form_writes_the_same_html(app, monkeypat
         monkeypatch.setattr(wtforms.widgets, "html_params", html_params)
         assert rendered() == ours
         assert len(ours) >= 2
+
+
+def test_a_field_is_laid_out_with_its_label_help_and_errors_tied_to_its_widget(app):
+    with app.test_request_context("/", method="POST", data={"profile_id": "", "code": "<b>"}):
+        form = ClaimForm(meta={"csrf": False})
+        assert not form.validate()
+        form.code.errors.append("Not <this> code.")
+        code = str(render_field(form.code, autocomplete="off"))
+        profile = str(render_field(form.profile_id))
+    assert code.startswith('<div class="field has-error">')
+    assert 'aria-describedby="code-help code-error"' in code
+    assert 'aria-invalid="true"' in code and 'autocomplete="off"' in code
+    assert '<p class="help" id="code-help">The share&#39;s code, or its handle' in code
+    assert '<p class="error" id="code-error">Not &lt;this&gt; code.</p>' in code
+    assert 'value="&lt;b&gt;"' in code
+    assert '<span class="req" aria-hidden="true">*</span>' in profile
+    assert "The profile id field is required." in profile
+
+
+def test_a_checkbox_comes_before_its_label(app):
+    with app.test_request_context("/"):
+        form = ShareForm(meta={"csrf": False})
+        html = str(render_field(form.is_cloneable))
+    assert html.startswith('<div class="field field-check">\n<input')
+    assert html.index("<input") < html.index("<label")
+    assert "aria-invalid" not in html and "has-error" not in html

@@ -7,7 +7,7 @@ its other fields together. ``attributes`` writes the same text with markupsafe's
 ``use_attributes`` has WTForms' own widgets and labels call it (their logic stays WTForms');
 ``EnumSelect`` has WTForms write an enum's options once per process, and at each render only
 picks the chosen one. tests/unit/test_widgets.py holds both to WTForms' own output;
-docs/design.md has the figures.
+docs/design.md has the figures. ``render_field`` lays a field out as every page does.
 """
 
 from __future__ import annotations
@@ -72,3 +72,37 @@ class EnumSelect(Select):
         html += [pair[value == chosen] for value, pair in options.items()]
         html.append("</select>")
         return Markup("".join(html))
+
+
+def render_field(field, **attrs) -> Markup:
+    """A form field as every page lays it out: its label (``*`` when required), its widget, its
+    help and its errors, the widget pointing at both for screen readers (``aria-describedby``,
+    ``aria-invalid``); a checkbox before its label. ``attrs`` go to the widget
+    (``autocomplete``, ...). A function rather than a Jinja macro: a form writes a dozen a page,
+    and a macro call costs more than the field's own HTML."""
+    described = []
+    if field.description:
+        described.append(f"{field.id}-help")
+    if field.errors:
+        described.append(f"{field.id}-error")
+        attrs = {"aria-invalid": "true", **attrs}
+    if described:
+        attrs = {"aria-describedby": " ".join(described), **attrs}
+    is_check = field.type == "BooleanField"
+    classes = "field" + (" has-error" if field.errors else "")
+    classes += " field-check" if is_check else ""
+    html = [f'<div class="{classes}">']
+    if is_check:
+        html.append(f"{field(**attrs)} {field.label}")
+    else:
+        required = ' <span class="req" aria-hidden="true">*</span>' if field.flags.required else ""
+        html.append(f'<span class="label-row">{field.label}{required}</span>')
+        html.append(str(field(**attrs)))
+    if field.description:
+        html.append(f'<p class="help" id="{escape(field.id)}-help">{escape(field.description)}</p>')
+    if field.errors:
+        html.append(
+            f'<p class="error" id="{escape(field.id)}-error">{Markup(" ").join(field.errors)}</p>'
+        )
+    html.append("</div>")
+    return Markup("\n".join(html))
