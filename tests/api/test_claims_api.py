@@ -416,11 +416,47 @@ def test_the_same_key_with_another_body_is_a_422_naming_the_header(app, api, ope
         response,
         {
             "Idempotency-Key": [
-                "The Idempotency-Key header was already used with a different request body."
+                "The Idempotency-Key header was already used with a different request."
             ]
         },
     )
     assert [row["profile_id"] for row in factories.claim_rows(app)] == ["c-1"]
+
+
+def test_the_same_key_and_body_sent_to_another_share_is_a_422_and_claims_nothing(app, api):
+    first = factories.share(app, code="OPEN", is_cloneable=True, remaining_quantity=None)
+    second = factories.share(app, code="OPEN", is_cloneable=True, remaining_quantity=None)
+    assert claim(api, first, "c-1", **{"Idempotency-Key": "k"}).status_code == 201
+
+    response = claim(api, second, "c-1", **{"Idempotency-Key": "k"})
+
+    assert_invalid(
+        response,
+        {
+            "Idempotency-Key": [
+                "The Idempotency-Key header was already used with a different request."
+            ]
+        },
+    )
+    assert [(row["share_id"], row["profile_id"]) for row in factories.claim_rows(app)] == [
+        (first, "c-1")
+    ]
+
+
+def test_a_retried_claim_gets_its_first_answer_after_the_share_is_deleted(
+    app, api, client, token_for, open_share
+):
+    first = claim(api, open_share, "c-1", **{"Idempotency-Key": "k"})
+    admin = {"Authorization": f"Bearer {token_for('admin')}"}
+    assert client.delete(f"{SHARES}/{open_share}", headers=admin).status_code == 204
+
+    again = claim(api, open_share, "c-1", **{"Idempotency-Key": "k"})
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    # Without its key, a claim of the deleted share is refused as before.
+    assert claim(api, open_share, "c-1").status_code == 404
 
 
 def test_a_key_belongs_to_one_route_and_one_token(app, api, client, token_for, open_share):

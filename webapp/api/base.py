@@ -83,7 +83,8 @@ class Once:
     the change's transaction) and given again to a retry with the same key and body. A key
     belongs to one token and one route (``route``: the operation's id)."""
 
-    def __init__(self, route: str, payload: dict):
+    def __init__(self, route: str, payload):
+        """``payload``: what makes the request this one (its body; a claim's share too)."""
         self.route = route
         self.key = request.headers.get(IDEMPOTENCY)
         self.fingerprint = None
@@ -134,9 +135,9 @@ class Once:
         return replay
 
     def _replay(self, earlier: Row):
-        """The stored first answer, or a 422 when the key came with another body."""
+        """The stored first answer, or a 422 when the key came with another request."""
         if earlier.fingerprint != self.fingerprint:
-            message = "The Idempotency-Key header was already used with a different request body."
+            message = "The Idempotency-Key header was already used with a different request."
             raise validation_error({IDEMPOTENCY: [message]})
         headers = {"Idempotent-Replayed": "true"}
         if earlier.location:

@@ -33,13 +33,14 @@ def claim(share_id: int):
     """Claim a share for another profile.
 
     With an ``Idempotency-Key``, the first answer (the claim, or the rules' refusal) is kept and
-    a retry of the same body gets it again, claiming nothing more.
+    a retry of the same body to the same share gets it again, claiming nothing more, even once
+    the share is gone. The same key sent to another share is another request: a 422.
     """
-    share = db.get_or_404(Share, share_id)
     payload = json_body()
-    once = Once("claimShare", payload)
+    once = Once("claimShare", {"share_id": share_id, "body": payload})
     if (replay := once.earlier()) is not None:
         return replay
+    share = db.get_or_404(Share, share_id)
     form = _claim_form(payload)
     try:
         record = shares.claim(share, form.profile_id.data, form.code.data, form.meta_lines.data)
