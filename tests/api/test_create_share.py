@@ -356,6 +356,13 @@ def test_source_type_outside_the_enum_is_refused(app, api, source_type):
         # Only code, absolute_expiry and timezone read "" as null; "" is no source type.
         ({"source_type": ""}, "source_type", "The selected source type is invalid."),
         ({"code": "c" * 256}, "code", "The code field must not be greater than 255 characters."),
+        # A code of spaces could never be claimed (a claim's code must not be blank).
+        (
+            {"code": "   "},
+            "code",
+            "The code field must not be only spaces: leave it empty for none.",
+        ),
+        ({"code": "\t"}, "code", "The code field must not be only spaces"),
         ({"period_type": "fortnights"}, "period_type", "The selected period type is invalid."),
         ({"period_type": "Weeks", "period": 1}, "period_type", "The selected period type is"),
         ({"timezone": "Mars/Olympus_Mons"}, "timezone", "The timezone field must be a valid IANA"),

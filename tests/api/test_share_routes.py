@@ -455,6 +455,10 @@ BAD_EXPIRES_AT = "The expires at field must be a valid ISO 8601 date-time."
             },
         ),
         (
+            {"code": "  "},
+            {"code": ["The code field must not be only spaces: leave it empty for none."]},
+        ),
+        (
             {"period": "x", "code": 5, "meta": "m", "expires_at": "nope", "period_type": "z"},
             {
                 "code": ["The code field must be a string."],

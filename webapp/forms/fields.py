@@ -69,6 +69,22 @@ def optional(form, field):
         raise StopValidation()
 
 
+#: The characters str.strip() takes away, as a regular expression class for JSON schemas.
+#: Spelled out: a JSON Schema \\s lacks U+001C..U+001F and U+0085, which strip() removes, and
+#: has U+FEFF, which it keeps. (No code point past U+3000 is whitespace.)
+SPACES = "[{}]".format("".join(f"\\u{n:04x}" for n in range(0x3001) if chr(n).isspace()))
+
+
+def not_blank(form, field):
+    """A value given must hold more than spaces (no value at all is for ``optional``)."""
+    if isinstance(field.data, str) and not field.data.strip():
+        raise StopValidation(
+            f"The {human(field.short_name)} field must not be only spaces: leave it empty for none."
+        )
+
+
+not_blank.json_schema = {"not": {"type": "string", "pattern": f"^{SPACES}+$"}}  # for OpenAPI
+
 # The template marks required fields (and WTForms adds the attribute) from this flag.
 required.field_flags = {"required": True}
 

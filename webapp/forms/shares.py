@@ -27,6 +27,7 @@ from .fields import (
     empty_to_none,
     max_length,
     meta_items,
+    not_blank,
     optional,
     required,
     strip,
@@ -53,7 +54,8 @@ class ExpiryForm(Form):
     code = StringField(
         "Code",
         filters=[empty_to_none],
-        validators=[optional, max_length(255)],
+        # A code of spaces could never be claimed: a claim's code is required, not blank.
+        validators=[optional, not_blank, max_length(255)],
         description="Optional secret the claimer must give.",
     )
     period = DigitsIntegerField("Period", validators=[optional, between(0, 36500)])

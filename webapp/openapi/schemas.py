@@ -11,6 +11,7 @@ from wtforms import BooleanField, SelectField
 
 from ..forms.adapter import CONTRACT_ORDER
 from ..forms.fields import (
+    SPACES,
     DigitsIntegerField,
     EnumSelectField,
     InstantField,
@@ -42,10 +43,8 @@ def digits(low: int = 0, high: int = 10**MAX_DIGITS - 1, blank: bool = False) ->
     }
 
 
-#: Text that str.strip() empties, which the forms read as missing. Spelled out: a JSON Schema
-#: \s lacks U+001C..U+001F and U+0085, which strip() removes, and has U+FEFF, which it keeps.
-#: (No code point past U+3000 is whitespace.)
-BLANK = "^[{}]*$".format("".join(f"\\u{n:04x}" for n in range(0x3001) if chr(n).isspace()))
+#: Text that str.strip() empties, which the forms read as missing.
+BLANK = f"^{SPACES}*$"
 
 TIMESTAMP = {"type": "string", "format": "date-time", "examples": ["2026-12-13T12:59:59Z"]}
 
@@ -104,7 +103,7 @@ def field_schema(field) -> dict:
     else:
         schema = {
             "type": "string",
-            **{k: v for k, v in hints.items() if k in ("maxLength", "pattern")},
+            **{k: v for k, v in hints.items() if k in ("maxLength", "pattern", "not")},
         }
         if field.flags.required:
             schema["minLength"] = 1
