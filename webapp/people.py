@@ -13,6 +13,7 @@ from .extensions import db
 from .forms.filters import ClaimFilterForm, quick_ranges
 from .listing import existing_share_ids, fetch_claims
 from .models import Share, ShareClaim
+from .templating import display_zone
 
 bp = Blueprint("people", __name__)
 
@@ -38,7 +39,7 @@ def _claims_context(form: ClaimFilterForm) -> dict:
         "page": page,
         "args": form.active_args(),
         "existing": existing,
-        "quick": quick_ranges(clock.now()),
+        "quick": quick_ranges(clock.now(), display_zone()),
     }
 
 

@@ -27,7 +27,7 @@ from .forms import ClaimForm, ShareEditForm, ShareForm
 from .forms.filters import ShareFilterForm, quick_ranges
 from .listing import fetch_page, share_query
 from .models import Share
-from .templating import long_time
+from .templating import display_zone, long_time
 
 bp = Blueprint("shares", __name__)
 
@@ -66,7 +66,7 @@ def _results_context(form: ShareFilterForm) -> dict:
         "filters": form,
         "page": page,
         "args": form.active_args(),
-        "quick": quick_ranges(now),
+        "quick": quick_ranges(now, display_zone()),
         "now": now,
     }
 

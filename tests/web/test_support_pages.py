@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 import time_machine
 
 from tests import factories
@@ -91,6 +92,33 @@ def test_the_claims_page_finds_by_share_handle_and_offers_quick_ranges(app, clie
     assert (
         f'href="/claims?filter%5Bclaimed_at%5D%5Bgte%5D={today.isoformat()}">Claimed today' in page
     )
+
+
+def test_quick_ranges_are_the_readers_own_days(app, client_as):
+    """The pages show a Melbourne reader times in Melbourne, so their "today" starts at
+    midnight there: a claim at 09:00 there (22:00 UTC the day before) is today's."""
+    share_id = factories.share(app)
+    at = datetime(2026, 12, 1, 22, tzinfo=UTC)  # Wednesday 2 December, 09:00 AEDT
+    factories.claim(app, share_id, "this-morning", claimed_at=at)
+    factories.claim(app, share_id, "last-night", claimed_at=at - timedelta(hours=10))
+    day = "2026-12-02T00:00:00%2B11:00"
+    monday = "2026-11-30T00:00:00%2B11:00"
+
+    # Signed in at that time too: a session cookie signed later would not be taken.
+    with time_machine.travel(at + timedelta(hours=3), tick=False):
+        client = client_as("agent")
+        with app.app_context():
+            db.session.execute(sa.update(Staff).values(timezone="Australia/Melbourne"))
+            db.session.commit()
+        page = text(client.get("/claims"))
+        shares_page = text(client.get("/shares"))
+        listed = text(client.get(f"/claims?filter%5Bclaimed_at%5D%5Bgte%5D={day}"))
+
+    assert f'href="/claims?filter%5Bclaimed_at%5D%5Bgte%5D={day}">Claimed today' in page
+    assert f'href="/claims?filter%5Bclaimed_at%5D%5Bgte%5D={monday}">Claimed this week' in page
+    assert f'href="/shares?filter%5Bcreated_at%5D%5Bgte%5D={day}">Created today' in shares_page
+    (row,) = rows(listed, "claims")
+    assert "this-morning" in row
 
 
 def test_bad_claims_filters_say_what_is_wrong_with_a_422(client):

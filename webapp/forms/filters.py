@@ -6,7 +6,8 @@ filtered page of a browser list is bookmarkable and reads like the API call."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, SelectField, StringField
@@ -77,18 +78,27 @@ def page_size_field(default: int = DEFAULT_PAGE_SIZE, most: int = MAX_PAGE_SIZE)
     )
 
 
-def quick_ranges(now: datetime) -> dict[str, dict[str, str]]:
-    """The lists' one-click ranges, as query parameters: days are UTC days, as in the API."""
-    today = now.date()
+def _midnight(day: date, zone: str) -> str:
+    """The instant a day begins in ``zone``, as a range filter takes it: the bare date in UTC,
+    else with the zone's offset then (``2026-12-02T00:00:00+11:00``)."""
+    if zone == "UTC":
+        return day.isoformat()
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(zone)).isoformat()
+
+
+def quick_ranges(now: datetime, zone: str = "UTC") -> dict[str, dict[str, str]]:
+    """The lists' one-click ranges, as query parameters: "today" and "this week" are the
+    reader's, in ``zone`` (the pages show times in it), from midnight and from Monday there."""
+    today = now.astimezone(ZoneInfo(zone)).date()
     monday = today - timedelta(days=today.weekday())
     return {
         "expiring_soon": {
             "filter[expires_at][gte]": to_utc_z(now),
             "filter[expires_at][lt]": to_utc_z(now + timedelta(days=7)),
         },
-        "created_today": {"filter[created_at][gte]": today.isoformat()},
-        "claimed_today": {"filter[claimed_at][gte]": today.isoformat()},
-        "claimed_this_week": {"filter[claimed_at][gte]": monday.isoformat()},
+        "created_today": {"filter[created_at][gte]": _midnight(today, zone)},
+        "claimed_today": {"filter[claimed_at][gte]": _midnight(today, zone)},
+        "claimed_this_week": {"filter[claimed_at][gte]": _midnight(monday, zone)},
     }
 
 
