@@ -1090,6 +1090,32 @@ def test_claim_form_with_the_handle_when_there_is_no_code(app, client):
 
 
 @pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"expires_at": PAST}, "It has expired, so no claim can succeed: extend it or edit"),
+        ({"remaining_quantity": 0}, "It has no claims left, so no claim can succeed."),
+    ],
+)
+def test_a_share_no_claim_can_succeed_offers_no_claim_form(app, client, fields, reason):
+    share_id = factories.share(app, code="C", **fields)
+
+    page = text(client.get(f"/shares/{share_id}"))
+
+    claim_section = between(page, '<section id="claim"', "</section>")
+    assert reason in claim_section
+    assert "<form" not in claim_section and "Claim share" not in page
+    assert 'href="#claim"' not in page
+    assert '<section id="check"' in page  # the claim check still answers why
+
+
+def test_an_active_share_offers_the_claim_form(app, client):
+    page = text(client.get(f"/shares/{factories.share(app, code='C')}"))
+    claim_section = between(page, '<section id="claim"', "</section>")
+    assert "Claim share" in claim_section and 'href="#claim"' in page
+    assert 'data-testid="not-claimable"' not in page
+
+
+@pytest.mark.parametrize(
     ("share", "form", "inline"),
     [
         (
