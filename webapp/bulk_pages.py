@@ -57,6 +57,17 @@ def summary(job: BulkJob) -> str:
     return f"{job.done:,} of {job.total:,} shares done: {job.changed:,} {words.done}{unchanged}."
 
 
+def _flash_outcome(job: BulkJob) -> None:
+    """What a start or resume did, for the job page it leads to: how it ended, or that it goes
+    on (not how far it got: the page's progress says that, and a count here would go stale)."""
+    if job.state is JobState.RUNNING:
+        flash(
+            f"Bulk {job.action.value} of {job.total:,} shares under way: see its progress.", "info"
+        )
+    else:
+        flash(summary(job), "error" if job.state is JobState.FAILED else "success")
+
+
 @bp.route("/shares/bulk/expire", methods=["GET", "POST"])
 @requires(Role.AGENT)
 def expire():
@@ -98,7 +109,7 @@ def _ask_or_start(action: AuditAction):
     if job.state is JobState.RUNNING and jobs.step(job.id, runner):
         jobs.run_in_background(job.id, runner)
     db.session.refresh(job)
-    flash(summary(job), "error" if job.state is JobState.FAILED else "success")
+    _flash_outcome(job)
     return redirect(location)
 
 
@@ -158,5 +169,5 @@ def resume_job(job_id: int):
     if runner is not None and jobs.step(job.id, runner):
         jobs.run_in_background(job.id, runner)
     db.session.refresh(job)
-    flash(summary(job), "error" if job.state is JobState.FAILED else "success")
+    _flash_outcome(job)
     return redirect(url_for("bulk.show_job", job_id=job.id))

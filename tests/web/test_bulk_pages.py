@@ -11,6 +11,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 import sqlalchemy as sa
@@ -272,7 +273,28 @@ def test_a_large_selection_runs_in_chunks_in_the_background_with_progress(app, a
     assert bulk.items(app, job_id) == []  # done: its items have served
     fragment = text(agent.get(f"/shares/bulk/jobs/{job_id}/progress"))
     assert "hx-trigger" not in fragment  # polling stops once the job ends
-    assert 'value="23"' in fragment and "23 of 23 expired" in visible(fragment)
+    assert 'value="23"' in fragment and "23 of 23 done" in visible(fragment)
+
+
+def test_the_job_page_says_a_job_goes_on_not_a_count_that_goes_stale(app, agent):
+    """A start that leaves work for the background says it goes on; the page's progress, not
+    a message from the first chunk, says how far."""
+    app.config["BULK_CHUNK_SIZE"] = 2
+    factories.shares(app, *({"profile_id": f"c-{n}"} for n in range(5)))
+    # The background runner is not let start: the job stays where the request left it.
+    with patch("webapp.jobs.run_in_background"):
+        response = do(agent, "expire", all="1")
+    page = visible(text(agent.get(response.headers["Location"])))
+    assert "Bulk expire of 5 shares under way: see its progress." in page
+    assert "2 of 5 done" in page and "2 of 5 shares done: 2 expired." in page
+
+
+def test_a_bulk_expire_counts_shares_taken_as_done_not_as_expired(app, agent):
+    ids = factories.shares(app, {}, {"expires_at": utcnow() - timedelta(days=1)})
+    response = do(agent, "expire", id=ids)
+    page = visible(text(agent.get(response.headers["Location"])))
+    assert "2 of 2 done" in page and "2 of 2 expired" not in page
+    assert "Done: 1 of 2 shares expired; 1 had expired already or were deleted" in page
 
 
 def test_a_running_job_page_polls_its_progress_every_second(app, agent):
