@@ -169,11 +169,17 @@ def tokens():
     ), status
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.route("/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
 @requires(Role.ADMIN)
 def revoke_token(token_id: int):
-    """Revoke a token: requests with it get 401 from now on."""
+    """Revoke a token, asked first (it cannot be undone): requests with it get 401 from now
+    on."""
     token = db.get_or_404(ApiToken, token_id)
+    if request.method == "GET":
+        if token.revoked_at is not None:
+            flash(f"Token {token.name} is revoked already.", "info")
+            return redirect(url_for("admin.tokens"))
+        return render_template("admin/revoke.html", token=token)
     if accounts.revoke_token(token):
         db.session.commit()
     flash(f"Token {token.name} revoked.", "success")

@@ -267,6 +267,31 @@ def test_revoking_in_the_browser_stops_the_token_at_once(app, client):
 
 def test_revoking_a_missing_token_is_404(client):
     assert post(client, "/admin/tokens/999/revoke").status_code == 404
+    assert client.get("/admin/tokens/999/revoke").status_code == 404
+
+
+def test_revoking_asks_first_and_the_question_changes_nothing(app, client, client_as):
+    create_token_in_browser(client, "nightly", "agent")
+    row = token_row(app, "nightly")
+    page = client.get("/admin/tokens").get_data(as_text=True)
+    assert f'active · <a href="/admin/tokens/{row.id}/revoke">Revoke nightly…</a>' in page
+    before = last_event_id(app)
+
+    question = client.get(f"/admin/tokens/{row.id}/revoke")
+
+    assert question.status_code == 200
+    asked = question.get_data(as_text=True)
+    assert "<h1>Revoke token nightly?</h1>" in asked and "it has never been used" in asked
+    assert f'action="/admin/tokens/{row.id}/revoke"' in asked and ">Keep it</a>" in asked
+    assert token_row(app, "nightly").revoked_at is None
+    assert last_event_id(app) == before
+    assert client_as("agent").get(f"/admin/tokens/{row.id}/revoke").status_code == 403
+
+    assert post(client, f"/admin/tokens/{row.id}/revoke").status_code == 302
+    # Asked again once revoked: back to the tokens page, which says so.
+    again = client.get(f"/admin/tokens/{row.id}/revoke")
+    assert again.headers["Location"] == "/admin/tokens"
+    assert "Token nightly is revoked already." in client.get("/admin/tokens").get_data(as_text=True)
 
 
 def test_revoking_from_the_cli_stops_the_token_at_once(app):
