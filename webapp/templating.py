@@ -44,15 +44,15 @@ def weekday(value: datetime | None, zone: str) -> str:
 def when(value: datetime, zone: str, weekday: bool = False) -> Markup:
     """An instant in a share's zone, named, with the UTC instant on hover (and its weekday
     first, if asked): ``<time datetime="…Z" title="UTC: …Z">2026-12-13 23:59:59 AEDT <span
-    class="zone">Australia/Melbourne</span></time>``. A function rather than a macro: the list
-    writes two a row, and a Jinja macro call costs more than the rest of the row's cells."""
+    class="zone">Australia/Melbourne</span></time>`` (``… 12:59:59 UTC`` in UTC). A function
+    rather than a macro: the list writes two a row, and a Jinja macro call costs more than the
+    rest of the row's cells."""
     utc = escape(expiry.to_utc_z(value))
     local = value.astimezone(ZoneInfo(zone))
     shown = local.strftime("%A %Y-%m-%d %H:%M:%S %Z" if weekday else "%Y-%m-%d %H:%M:%S %Z")
-    return Markup(
-        f'<time datetime="{utc}" title="UTC: {utc}">{escape(shown)} '
-        f'<span class="zone">{escape(zone)}</span></time>'
-    )
+    # A zone named as it abbreviates (UTC) is said once, not "… UTC UTC".
+    named = "" if local.tzname() == zone else f' <span class="zone">{escape(zone)}</span>'
+    return Markup(f'<time datetime="{utc}" title="UTC: {utc}">{escape(shown)}{named}</time>')
 
 
 def relative_time(value: datetime, now: datetime | None = None) -> str:

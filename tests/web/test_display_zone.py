@@ -14,7 +14,7 @@ from tests import factories
 from tests.pages import csrf_token
 from webapp.extensions import db
 from webapp.models import AuditEvent, Staff
-from webapp.templating import relative_time
+from webapp.templating import relative_time, when
 
 CREATED = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)  # 10:00 AEDT, 08:00 JST the next day
 
@@ -194,3 +194,14 @@ def test_a_stored_zone_this_machine_no_longer_knows_reads_as_utc(app, agent):
 
     assert response.status_code == 200
     assert ">Time zone: UTC</a>" in text(response)
+
+
+def test_a_share_expiry_names_its_zone_once():
+    instant = datetime(2026, 12, 13, 12, 59, 59, tzinfo=UTC)
+    assert str(when(instant, "UTC")) == (
+        '<time datetime="2026-12-13T12:59:59Z" title="UTC: 2026-12-13T12:59:59Z">'
+        "2026-12-13 12:59:59 UTC</time>"
+    )
+    assert str(when(instant, "Australia/Melbourne")).endswith(
+        '2026-12-13 23:59:59 AEDT <span class="zone">Australia/Melbourne</span></time>'
+    )
