@@ -156,6 +156,11 @@ def test_the_reference_page_loads_the_vendored_viewer_under_the_strict_policy(cl
     assert viewer.status_code == 200 and b"SwaggerUIBundle" in viewer.data
 
 
+def test_the_page_offers_the_document_a_browser_can_open(page):
+    """/api/v3/openapi.json takes only a bearer token: a browser gets the same from /docs."""
+    assert '<a href="/docs/api/openapi.json" download="openapi.json">download' in page
+
+
 def test_the_reference_reads_the_apis_own_document_with_a_session(app, client, token):
     for_people = client.get("/docs/api/openapi.json")
     for_scripts = app.test_client().get(
