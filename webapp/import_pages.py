@@ -24,6 +24,7 @@ from .expiry import to_utc_z
 from .extensions import csrf, db
 from .forms.imports import MAX_BYTES, TOO_LARGE, FileRefused, ImportForm, template_csv
 from .models import ShareImport
+from .templating import display_zone, local_time
 
 bp = Blueprint("imports", __name__)
 
@@ -67,7 +68,7 @@ def upload():
     data = upload.read()
     done = imports.imported(data)
     if done is not None:
-        return _upload_page(form, [imports.refusal(done)], 409)
+        return _upload_page(form, [_refusal(done)], 409)
     try:
         checked = imports.preview(data)
     except FileRefused as refused:
@@ -153,11 +154,16 @@ def confirm_import(import_id: int):
     return once.done(location, message)
 
 
+def _refusal(done: ShareImport) -> str:
+    """The refusal of a file imported already, its time in the reader's own zone."""
+    return imports.refusal(done, lambda instant: local_time(instant, display_zone()))
+
+
 def _imported_already(import_id: int, location: str):
     """This very form's first answer when it imported the file (sent twice, perhaps at once);
     else the refusal, saying when and by whom the file was imported and what it made."""
     db.session.rollback()
     if (answer := once.replay()) is not None:
         return answer
-    flash(imports.refusal(db.session.get(ShareImport, import_id)), "error")
+    flash(_refusal(db.session.get(ShareImport, import_id)), "error")
     return redirect(location)

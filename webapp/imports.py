@@ -10,6 +10,7 @@ create form's (``forms.imports``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -84,11 +85,12 @@ def id_ranges(ids: list[int], most: int = 10) -> str:
     return ", ".join(words)
 
 
-def refusal(done: ShareImport) -> str:
-    """Why a file cannot be imported again: when, by whom and what it made the first time."""
+def refusal(done: ShareImport, shown: Callable[[datetime], str] = to_utc_z) -> str:
+    """Why a file cannot be imported again: when (as ``shown`` writes an instant), by whom and
+    what it made the first time."""
     count = len(done.share_ids or [])
     return (
-        f"This file was imported already, on {to_utc_z(done.imported_at)} by "
+        f"This file was imported already, on {shown(done.imported_at)} by "
         f"{done.imported_by}: it made {count:,} share{'s' if count != 1 else ''} "
         f"(ids {id_ranges(done.share_ids or [])}). A file is imported once."
     )

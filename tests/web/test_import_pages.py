@@ -8,8 +8,10 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 import time_machine
 
 from tests import bulk, factories
@@ -17,7 +19,9 @@ from tests.bulk import confirm_import as confirm
 from tests.bulk import csv_file, upload, vip_rows, visible
 from tests.pages import csrf_token, form_id_in
 from webapp import imports as importing
+from webapp.extensions import db
 from webapp.forms.imports import MAX_BYTES, RowCheck
+from webapp.models import Staff
 
 CREATED = datetime(2026, 11, 28, 23, 0, 0, tzinfo=UTC)  # 2026-11-29 10:00 in Melbourne
 
@@ -149,6 +153,21 @@ def test_the_confirmation_sent_twice_at_once_creates_once_and_both_get_its_answe
         assert "imported already" not in shown
 
 
+def test_an_import_says_when_in_the_readers_own_zone(app, agent):
+    with app.app_context():
+        db.session.execute(sa.update(Staff).values(timezone="Asia/Tokyo"))
+        db.session.commit()
+    data = csv_file(*vip_rows(2))
+    done_page = visible(text(agent.get(confirm(agent, text(upload(agent, data))).location)))
+    [done] = bulk.imports(app)
+    tokyo = done.imported_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M:%S JST")
+
+    again = visible(text(upload(agent, data)))
+
+    assert f"2 shares created on {tokyo} by" in done_page
+    assert f"This file was imported already, on {tokyo} by" in again
+
+
 def test_the_same_file_again_is_refused_saying_when_by_whom_and_what_it_made(app, agent):
     data = csv_file(*vip_rows(3))
     page = text(upload(agent, data))
@@ -160,7 +179,8 @@ def test_the_same_file_again_is_refused_saying_when_by_whom_and_what_it_made(app
 
     assert again.status_code == 409
     message = visible(text(again))
-    assert f"This file was imported already, on {done.imported_at:%Y-%m-%dT%H:%M:%SZ}" in message
+    # In the reader's zone (UTC until they choose one), as every time the pages show.
+    assert f"This file was imported already, on {done.imported_at:%Y-%m-%d %H:%M:%S} UTC" in message
     assert f"by {done.imported_by}: it made 3 shares (ids {ids[0]}–{ids[-1]})." in message
     # Another confirmation of the old preview (a second tab) creates nothing either.
     other_tab = page.replace(form_id_in(page), "another-tab-form-id")
