@@ -365,6 +365,15 @@ def test_preview_of_an_explicit_expiry(client):
     assert "Sunday 2026-12-13 23:59:59 AEDT" in page
 
 
+@pytest.mark.parametrize(("days", "warned"), [(-1, True), (1, False)])
+def test_preview_warns_that_a_past_expiry_makes_a_share_born_expired(client, days, warned):
+    token = csrf_token(client, "/shares/new")
+    day = (utcnow() + timedelta(days=days)).date().isoformat()
+    page = preview(client, {"csrf_token": token, "expires_at": day}).get_data(as_text=True)
+    warning = "This date is in the past: the share will be born expired."
+    assert (warning in page) is warned
+
+
 def test_preview_names_the_missing_period(app, client):
     data = {"csrf_token": csrf_token(client, "/shares/new"), "period_type": "weeks", "period": ""}
 

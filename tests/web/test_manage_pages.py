@@ -994,7 +994,7 @@ def test_edit_preview_counts_from_the_share_creation(
     assert "<html" not in page
     assert f'<code data-testid="preview-utc">{utc}</code>' in page
     assert f"Rule: {rule}." in page
-    assert "born expired" not in page
+    assert "This date is in the past" not in page
     assert factories.share_row(app, melbourne_share) == before
 
 
@@ -1017,7 +1017,8 @@ def test_edit_preview_warns_about_a_past_expiry_and_shows_errors(app, client, me
 
     assert past.status_code == 200
     assert '<code data-testid="preview-utc">2026-01-01T12:59:59Z</code>' in text(past)
-    assert "This date is in the past: the share will be born expired." in text(past)
+    # Of a share that exists: not "born" expired.
+    assert "This date is in the past: once saved, the share is expired." in text(past)
     assert bad.status_code == 200
     assert "No expiry yet:" in text(bad)
     assert "<li>The period field is required when the period type is weeks.</li>" in text(bad)

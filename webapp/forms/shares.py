@@ -46,10 +46,15 @@ class ExpiryPreview:
     errors: dict[str, list[str]] = field(default_factory=dict)
     created_at: datetime | None = None
     now: datetime = field(default_factory=utcnow)
+    #: Of a share that exists (an edit), not one about to be made.
+    existing: bool = False
 
 
 class ExpiryForm(Form):
     """The fields that an edit may change; their expiry rules are shared with create."""
+
+    #: Whether the form changes a share that exists (its preview says so).
+    EXISTING = False
 
     code = StringField(
         "Code",
@@ -163,7 +168,9 @@ class ExpiryForm(Form):
         for name in EXPIRY_FIELDS:
             if name in self:
                 self[name].validate(self)
-        result = ExpiryPreview(zone=self.zone_name(), created_at=self.created_at)
+        result = ExpiryPreview(
+            zone=self.zone_name(), created_at=self.created_at, existing=self.EXISTING
+        )
         self._check_expiry()
         result.errors = {n: self[n].errors for n in EXPIRY_FIELDS if n in self and self[n].errors}
         if not result.errors:
@@ -236,6 +243,7 @@ class ShareEditForm(ExpiryForm):
     """Edit a share: only the contract's editable fields; expiry counts from its creation."""
 
     EDITABLE = ("code", "period", "period_type", "absolute_expiry", "expires_at", "meta")
+    EXISTING = True
 
     def __init__(self, *args, share: Share, **kwargs):
         self.share = share
