@@ -35,6 +35,7 @@ from .enums import Role
 from .errors import ApiError, wants_json
 from .extensions import db
 from .forms.auth import PasswordChangeForm, SignInForm
+from .forms.fields import is_zone
 from .models import Staff
 
 bp = Blueprint("auth", __name__)
@@ -220,6 +221,10 @@ def sign_in():
     lockout.succeeded(attempt)
     security_log.signed_in(staff, attempt.address)
     staff.last_sign_in_at = utcnow()
+    if staff.timezone is None and is_zone(form.zone.data):
+        # The browser's zone, sent with the sign-in: the first page already shows it.
+        g.actor = staff.email  # their own setting, as when a page detects it
+        accounts.update_staff(staff, timezone=form.zone.data)
     db.session.commit()
     session.clear()  # a fresh session: no fixation of a cookie set before sign-in
     session.permanent = True

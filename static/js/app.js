@@ -115,7 +115,12 @@ document.addEventListener("DOMContentLoaded", updateBulk);
 document.addEventListener("htmx:afterSettle", updateBulk);
 window.addEventListener("pageshow", updateBulk);
 
-// The display time zone: a staff member who has none yet gets their browser's, once.
+// The display time zone: a staff member who has none yet gets their browser's, once: sent
+// with the sign-in, or else by the first page that finds them without one.
+document.addEventListener("DOMContentLoaded", () => {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  for (const input of document.querySelectorAll("[data-browser-zone]")) input.value = zone || "";
+});
 document.addEventListener("DOMContentLoaded", () => {
   const url = document.body.dataset.detectZone;
   if (!url) return;

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from tests import factories
-from tests.pages import csrf_token
+from tests.pages import csrf_in, csrf_token
 from webapp.extensions import db
 from webapp.models import AuditEvent, Staff
 from webapp.templating import relative_time, when
@@ -140,6 +140,44 @@ def test_the_browser_zone_is_taken_once_and_never_over_a_chosen_one(app, agent):
         event = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
         assert (event.action, event.actor) == ("staff", email)
         assert event.changes["timezone"] == [None, "Australia/Perth"]
+
+
+@pytest.mark.parametrize(
+    ("kept", "sent", "zone"),
+    [
+        (None, "Australia/Perth", "Australia/Perth"),  # a first sign-in: the browser's zone
+        (None, "Etc/Unknown", None),  # not a zone: left for the page to ask
+        (None, "", None),  # no script ran: the same
+        ("Asia/Tokyo", "Australia/Perth", "Asia/Tokyo"),  # a chosen zone stays
+    ],
+)
+def test_the_sign_in_brings_the_browsers_zone_for_the_first_page(
+    app, anon_client, kept, sent, zone
+):
+    email = f"zone-{kept}-{sent}@example.com".lower().replace("/", "-")
+    factories.staff(app, email, "viewer")
+    with app.app_context():
+        db.session.execute(db.update(Staff).where(Staff.email == email).values(timezone=kept))
+        db.session.commit()
+    page = text(anon_client.get("/sign-in"))
+    # static/js/app.js fills it in.
+    assert '<input data-browser-zone="" id="zone" name="zone" type="hidden" value="">' in page
+
+    response = anon_client.post(
+        "/sign-in",
+        data={
+            "csrf_token": csrf_in(page),
+            "email": email,
+            "password": factories.STAFF_PASSWORD,
+            "zone": sent,
+        },
+    )
+
+    assert response.status_code == 302
+    assert staff_zone(app, email) == zone
+    first = text(anon_client.get(response.headers["Location"]))
+    assert f"Time zone: {zone or 'UTC'}</a>" in first
+    assert ("data-detect-zone" in first) is (zone is None)
 
 
 def test_a_browser_zone_we_do_not_know_becomes_utc_so_it_is_asked_once(app, agent):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import ValidationError
 
 from ..models import Staff
@@ -14,6 +14,9 @@ from .fields import max_length, required, strip
 class SignInForm(Form):
     email = EmailField("Email", filters=[strip], validators=[required, max_length(254)])
     password = PasswordField("Password", validators=[required])
+    #: The browser's time zone (static/js/app.js fills it in): the first page after a first
+    #: sign-in already shows times in it. Not checked here: a zone we do not know is ignored.
+    zone = HiddenField()
 
 
 class PasswordChangeForm(Form):
