@@ -41,6 +41,6 @@ def signed_out() -> None:
     _record(AuditAction.SIGN_OUT, {})
 
 
-def exported(query: str) -> None:
-    """A CSV export, with the filters it was made with (empty: every share)."""
-    _record(AuditAction.EXPORT, {"filters": query or "none: every share"})
+def exported(filters: str) -> None:
+    """A CSV export, with the filters it was made with, in words (empty: every share)."""
+    _record(AuditAction.EXPORT, {"filters": filters or "none: every share"})

@@ -103,7 +103,7 @@ def export_csv():
     form = _filter_form()
     if form.param_errors():
         abort(422)
-    security_log.exported(urlencode(form.active_args()))
+    security_log.exported(form.in_words())
     db.session.commit()
     query = share_query(form, clock.now()).execution_options(yield_per=1000)
     columns = [

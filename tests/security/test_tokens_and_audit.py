@@ -838,11 +838,22 @@ def test_sign_ins_failures_lock_outs_sign_outs_and_exports_are_in_the_trail(app,
     until = datetime.fromisoformat(lock["until"][1])
     assert timedelta(minutes=14) < until - datetime.now(UTC) <= timedelta(minutes=15)
     assert events[6]["changes"] == {"address": [None, "192.0.2.7"]}
-    assert events[7]["changes"] == {"filters": [None, "filter%5Bstatus%5D=active"]}
+    # The filters as people read them, not a query string.
+    assert events[7]["changes"] == {"filters": [None, "Status: Active"]}
     assert events[8]["changes"] == {}
     assert all(e["share_id"] is None for e in events)
     # Nothing secret in them: no password tried, no token.
     assert "guess" not in str(events) and STAFF_PASSWORD not in str(events)
+
+
+def test_an_export_is_audited_with_its_filters_in_words(app, client):
+    mark = last_event_id(app)
+    assert client.get("/shares/export.csv").status_code == 200
+    query = "filter%5Bsource_type%5D=reward&filter%5Bcode%5D=A%26B&sort=-id&page%5Bsize%5D=5"
+    assert client.get(f"/shares/export.csv?{query}").status_code == 200
+    filters = [event["changes"]["filters"][1] for event in events_after(app, mark)]
+    # What chose the rows, as the bulk confirmation says it: not the sort or the page size.
+    assert filters == ["none: every share", "Source type: Reward; Code: A&B"]
 
 
 def test_the_audit_page_shows_security_events_on_their_own(app, client):
