@@ -125,6 +125,7 @@ CASES = [
     Case("GET", "/admin/tokens", "admin.tokens", AD, 200),
     Case("POST", "/admin/tokens", "admin.tokens", AD, 200, {"name": "made", "role": "viewer"},
          True),
+    Case("GET", "/admin/tokens/<int:token_id>/revoke", "admin.revoke_token", AD, 200),
     Case("POST", "/admin/tokens/<int:token_id>/revoke", "admin.revoke_token", AD, 302, {}, True,
          "/admin/tokens"),
     Case("GET", "/admin/audit", "admin.audit", AD, 200),
