@@ -12,10 +12,12 @@ import signal
 import sqlite3
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from tests import factories
 from tests.conftest import make_app
 from webapp.db import writer_queue
 from webapp.extensions import db
@@ -214,6 +216,30 @@ def test_processes_take_turns(path, other_process):
     assert rows(path) == ["other process", "this process"]
 
 
+def test_a_writer_waits_for_another_process_no_longer_than_its_timeout(path, other_process):
+    """A process that keeps a write transaction open (a shell left mid-change) makes this
+    process's writers fail after the busy timeout, as SQLite would, not hang; once it ends,
+    the next writer goes ahead."""
+    _process, release = other_process
+    writer = connect(path, timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        writer.execute("INSERT INTO rows VALUES ('too late')")
+    assert 0.25 < time.monotonic() - started < 3
+    # The turn is still being waited for on this process's behalf: the next writer fails too.
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        writer.execute("INSERT INTO rows VALUES ('still too late')")
+
+    writer.close()
+
+    release.set()
+    after = connect(path)
+    after.execute("INSERT INTO rows VALUES ('after it ended')")
+    after.commit()
+    after.close()
+    assert rows(path) == ["other process", "after it ended"]
+
+
 def test_a_killed_process_leaves_no_lock_behind(path, other_process):
     process, _release = other_process
     os.kill(process.pid, signal.SIGKILL)
@@ -263,3 +289,36 @@ def test_an_in_memory_database_has_no_queue():
     assert connection.execute("SELECT writer FROM rows").fetchall() == [("only",)]
     assert writer_queue.WriterQueue.of(":memory:") is None
     connection.close()
+
+
+def _hold_the_app_database(path, holding, release):
+    connection = writer_queue.Connection(str(path))
+    connection.execute("INSERT INTO share_tallies VALUES ('held', '', 0)")
+    holding.set()
+    release.wait(PATIENCE)
+    connection.rollback()
+    connection.close()
+
+
+def test_an_api_read_answers_503_while_another_process_holds_the_write_lock(tmp_path):
+    """An API request writes its token's rate-limit count: it must not wait for a stuck
+    process longer than the busy timeout, but answer 503 with Retry-After, as a busy SQLite
+    does; once the other process is done, it is answered."""
+    database = tmp_path / "app.sqlite3"
+    app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{database}", SQLITE_BUSY_TIMEOUT_MS=300)
+    plain = factories.token(app, "reader", "viewer")
+    headers = {"Authorization": f"Bearer {plain}"}
+    context = multiprocessing.get_context("fork")
+    holding, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_the_app_database, args=(database, holding, release))
+    holder.start()
+    try:
+        assert holding.wait(PATIENCE)
+        started = time.monotonic()
+        busy = app.test_client().get("/api/v3/shares", headers=headers)
+        assert busy.status_code == 503, busy.get_data(as_text=True)
+        assert busy.headers["Retry-After"] and time.monotonic() - started < 3
+    finally:
+        release.set()
+        holder.join(PATIENCE)
+    assert app.test_client().get("/api/v3/shares", headers=headers).status_code == 200

@@ -20,6 +20,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 
 from flask import Flask
 
@@ -135,24 +136,55 @@ class WriterQueue:
 
     def join(self, timeout: float) -> None:
         """Wait for this thread's turn: first among this process's threads, then among
-        processes.
+        processes; either wait longer than ``timeout`` fails as SQLite would ("database is
+        locked", which the app answers with a 503), never a hang.
 
-        A wait within the process longer than ``timeout`` fails as SQLite would, so a thread
-        that writes on a second connection while its first holds the turn gets an error, not a
-        hang. The wait for another process has no timeout: its transaction ends in a commit, a
-        rollback or its death, and gunicorn's worker timeout bounds a stuck request.
+        A thread that writes on a second connection while its first holds the turn thus gets
+        an error; so does every writer while another process keeps a transaction open (a
+        ``flask shell`` left mid-change, a long import) past the busy timeout.
         """
+        deadline = time.monotonic() + timeout
         if not self._thread_lock.acquire(timeout=timeout):
             raise sqlite3.OperationalError("database is locked")
         try:
             if self._fd is None:
                 self._fd = self._open_lock_file()
-            # Blocks until the other process's transaction ends (the kernel drops the lock of a
-            # process that dies); the thread lock keeps it to one waiter per process.
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            taken = self._flock_by(deadline)
         except BaseException:
             self._thread_lock.release()
             raise
+        if not taken:
+            raise sqlite3.OperationalError("database is locked")
+
+    def _flock_by(self, deadline: float) -> bool:
+        """Take the lock file by ``deadline``: at once when it is free, else blocked in a thread
+        of its own, so that the turn starts the moment the other process's transaction ends
+        (the kernel drops the lock of a process that dies). Python cannot block on ``flock``
+        with a timeout, so on time-out that thread is left waiting: it gives the lock and this
+        process's turn back when it gets them, and this process's writers wait until then."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            pass
+        decided = threading.Lock()
+        outcome = {"taken": False, "given_up": False}
+        got = threading.Event()
+
+        def wait() -> None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            with decided:
+                if outcome["given_up"]:
+                    self.leave()
+                    return
+                outcome["taken"] = True
+            got.set()
+
+        threading.Thread(target=wait, name="writer-queue", daemon=True).start()
+        got.wait(max(0.0, deadline - time.monotonic()))
+        with decided:
+            outcome["given_up"] = not outcome["taken"]
+            return outcome["taken"]
 
     def _open_lock_file(self) -> int:
         """The lock file, made as SQLite makes its ``-wal`` and ``-shm`` files: with the
