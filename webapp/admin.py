@@ -6,13 +6,23 @@ from collections import defaultdict
 from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy.exc import IntegrityError
 
 from . import accounts, once
 from .auth import requires
 from .db.types import storable
 from .enums import AuditAction, AuditKind, Role
+from .errors import database_unavailable
 from .extensions import db
 from .forms.admin import PasswordResetForm, StaffForm, StaffRoleForm, TokenForm
 from .forms.filters import AuditFilterForm
@@ -26,9 +36,19 @@ AUDIT_PAGE_SIZE = 50
 
 @health.get("/healthz")
 def healthz():
-    """Liveness and database reachability, for load balancers; no credentials needed."""
+    """Liveness and database reachability, for load balancers; no credentials needed.
+
+    The query names a table (and reads no row), so a database without the app's tables (never
+    initialised, or its file replaced under the server) is not reported healthy while every
+    other request fails.
+    """
     try:
-        db.session.execute(sa.text("SELECT 1"))
+        db.session.execute(sa.select(sa.literal(1)).select_from(Staff).where(sa.false()))
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as error:
+        if isinstance(error, sa.exc.OperationalError) and database_unavailable(error):
+            return {"status": "error", "database": "unreachable"}, 503
+        current_app.logger.error("Health check: the database has no tables? %s", error.orig)
+        return {"status": "error", "database": "not initialised: run init-db"}, 503
     except sa.exc.SQLAlchemyError:
         return {"status": "error", "database": "unreachable"}, 503
     return {"status": "ok", "database": "reachable"}

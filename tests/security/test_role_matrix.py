@@ -332,6 +332,14 @@ def test_healthz_says_when_the_database_is_unreachable(tmp_path):
     assert response.get_json() == {"status": "error", "database": "unreachable"}
 
 
+def test_healthz_says_when_the_database_has_no_tables(bare_app):
+    """A database never initialised, or a file replaced under the running server: every other
+    request would fail, so the health check must not say all is well."""
+    response = bare_app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "error", "database": "not initialised: run init-db"}
+
+
 def test_the_api_ignores_a_session_cookie(client, world):
     """A signed-in browser cannot use the API without a token (so no CSRF through the API)."""
     response = client.get("/api/v3/shares")
