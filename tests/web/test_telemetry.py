@@ -221,6 +221,17 @@ def test_a_warning_within_a_request_carries_its_request_id(tmp_path, log_format,
     assert (request_line["request_id"], request_line["status"]) == (request_id, 503)
 
 
+def test_a_json_line_outside_any_request_says_so_in_its_request_id(app_with, capsys):
+    """gunicorn's own lines (booting a worker, a signal) belong to no request: the field is
+    there all the same, as ``-``, so a log collector can rely on it."""
+    app = app_with(LOG_FORMAT="json")
+    capsys.readouterr()
+    app.logger.warning("outside any request")
+    (line,) = [json.loads(text) for text in capsys.readouterr().err.splitlines()]
+    assert (line["message"], line["request_id"]) == ("outside any request", "-")
+    assert "method" not in line
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [

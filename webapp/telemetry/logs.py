@@ -32,11 +32,17 @@ JSON_FIELDS = {"levelname": "level", "name": "logger", "process": "pid", "messag
 
 
 class RequestFields(logging.Filter):
-    """Adds the current request's id, method and path to every record logged while it runs."""
+    """Adds the current request's id, method and path to every record logged while it runs,
+    and ``-`` for the id outside one (gunicorn's own lines, say), so that every line, JSON
+    included, has the field."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if hasattr(record, "request_id"):
+            return True
         current = timing.current()
-        if current is not None and not hasattr(record, "request_id"):
+        if current is None:
+            record.request_id = "-"
+        else:
             record.request_id = current.id
             record.method = current.method
             record.path = current.path
