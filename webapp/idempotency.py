@@ -24,7 +24,12 @@ _KEYS = IdempotencyKey.__table__
 
 def fingerprint(payload) -> str:
     """The body's SHA-256, the same for the same JSON whatever its key order or spacing."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # default=str: an integer too long for int() (forms.adapter.LongInteger) as its digits. A
+    # field refuses those digits as a number and as text, and an unknown field is ignored
+    # either way, so the two bodies this cannot tell apart are the same request.
+    canonical = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     # surrogatepass: JSON may carry a lone surrogate ("\ud800"), which strict UTF-8 refuses.
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 

@@ -6,6 +6,7 @@ import io
 import json
 import re
 import sqlite3
+import sys
 from datetime import timedelta
 
 import jsonschema_rs
@@ -581,6 +582,88 @@ def test_body_that_is_not_a_json_object_is_400(app, client, token, raw):
     response = client.post(URL, data=raw, headers=bearer(token), content_type="application/json")
     assert_json_error(response, 400)
     assert factories.share_count(app) == 0
+
+
+#: The most digits int() reads from text (4,300 unless configured), which keeps it linear.
+INT_DIGITS = sys.get_int_max_str_digits()
+
+
+def _with_integer(body: dict, digits: int, sign: str = "") -> bytes:
+    """``body`` as JSON, with each "@" in it an integer of ``digits`` digits."""
+    return json.dumps(body).replace('"@"', sign + "9" * digits).encode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "sign", "message"),
+    [
+        ("source_id", "@", "", "The source id field must be an integer."),
+        ("period", "@", "", "The period field must be an integer."),
+        ("remaining_quantity", "@", "-", "The remaining quantity field must be at least 0."),
+        ("code", "@", "", "The code field must be a string."),
+        ("meta", ["@"], "", "The meta field must be an array of strings."),
+        ("is_cloneable", "@", "-", "The is cloneable field must be true or false."),
+    ],
+)
+def test_an_integer_too_long_for_int_is_its_fields_422(
+    app, client, token, field, value, sign, message
+):
+    """JSON puts no limit on an integer's digits: past int()'s, the body is still a JSON object
+    (not the 400), and the field is refused as a shorter integer out of its range is."""
+    for digits in (INT_DIGITS - 1, INT_DIGITS + 1, 60_000):
+        raw = _with_integer({**BODY, field: value}, digits, sign)
+        assert len(raw) < 64 * 1024
+        # With a key too: its fingerprint is of the body as read.
+        headers = bearer(token, **{"Idempotency-Key": f"long-{digits}"})
+        response = client.post(URL, data=raw, headers=headers, content_type="application/json")
+        assert_json_error(response, 422)
+        assert response.get_json()["errors"] == {field: [message]}, digits
+    assert factories.share_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field", "message"),
+    [
+        ("put", "", {"period": "@"}, "period", "The period field must be an integer."),
+        ("post", "/claim", {"profile_id": "@", "code": "C"}, "profile_id",
+         "The profile id field must be a string."),
+        ("post", "/claim", {"profile_id": "c", "code": "C", "meta": ["@"]}, "meta",
+         "The meta field must be an array of strings."),
+        ("post", "/claim-check", {"profile_id": "c", "code": "@"}, "code",
+         "The code field must be a string."),
+    ],
+)  # fmt: skip
+def test_every_json_route_names_the_field_of_a_too_long_integer(
+    app, client, token, method, path, body, field, message
+):
+    share_id = factories.share(app, code="C", is_cloneable=True, remaining_quantity=None)
+    before = factories.share_data(app, share_id)
+    headers = bearer(token, **{"Idempotency-Key": "long"})
+
+    response = getattr(client, method)(
+        f"{URL}/{share_id}{path}",
+        data=_with_integer(body, INT_DIGITS + 1),
+        headers=headers,
+        content_type="application/json",
+    )
+
+    assert_json_error(response, 422)
+    assert response.get_json()["errors"] == {field: [message]}
+    assert factories.share_data(app, share_id) == before
+    assert factories.claim_rows(app) == []
+
+
+def test_an_unknown_field_may_hold_an_integer_too_long_for_int(app, client, token):
+    raw = _with_integer({**BODY, "note": "@"}, INT_DIGITS + 1)
+    headers = bearer(token, **{"Idempotency-Key": "long-note"})
+
+    first, again = (
+        client.post(URL, data=raw, headers=headers, content_type="application/json")
+        for _ in range(2)
+    )
+
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert factories.share_count(app) == 1
 
 
 # --- the OpenAPI document ----------------------------------------------------------------

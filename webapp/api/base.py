@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, request, url_for
 from sqlalchemy.engine import Row
-from werkzeug.exceptions import BadRequest
 
 from .. import idempotency, openapi
 from ..auth import requires
@@ -13,6 +12,7 @@ from ..db.types import storable
 from ..enums import Role
 from ..errors import ApiError, validation_error
 from ..extensions import csrf, db
+from ..forms.adapter import parse_int
 from ..listing import Page
 
 bp = Blueprint("api", __name__, url_prefix="/api/v3")
@@ -36,9 +36,12 @@ def json_body() -> dict:
     if not request.is_json:
         raise ApiError(415)
     try:
-        payload = request.get_json()
-    # A deeply nested body ([[[[...]]]]) exhausts the parser's recursion limit.
-    except (BadRequest, RecursionError):
+        # An integer too long for int() is still JSON: parse_int keeps it for its field to
+        # refuse (a 422), where Flask's get_json() would fail the whole body.
+        payload = current_app.json.loads(request.get_data(), parse_int=parse_int)
+    # Not JSON, or not UTF-8; a deeply nested body ([[[[...]]]]) exhausts the parser's
+    # recursion limit.
+    except (ValueError, RecursionError):
         payload = None
     if not isinstance(payload, dict):
         raise ApiError(400)

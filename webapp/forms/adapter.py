@@ -24,6 +24,31 @@ class JSONFormData(MultiDict):
         self.json_lists: dict[str, list[str]] = {}
 
 
+class LongInteger:
+    """A JSON integer with more digits than ``int()`` reads, kept as its text.
+
+    ``int()`` refuses more than ``sys.get_int_max_str_digits()`` (4,300 by default), as their
+    conversion takes quadratic time. The body is still valid JSON, so its field gets the error
+    of any integer out of its range (a 422 naming the field), not the 400 of a broken body.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_int(text: str) -> int | LongInteger:
+    """``json.loads``' ``parse_int``: the integer, or a ``LongInteger`` past int()'s limit."""
+    try:
+        return int(text)
+    except ValueError:  # the text is a JSON integer: only its length can be refused
+        return LongInteger(text)
+
+
 def _is_text(value) -> bool:
     """A str that can be stored: JSON allows lone surrogates ("\\ud800"), UTF-8 does not."""
     if not isinstance(value, str):
@@ -53,11 +78,13 @@ def formdata_from_json(fields: Iterable[Field], payload: dict) -> tuple[JSONForm
             formdata[name] = ""
             continue
         if isinstance(field_, DigitsIntegerField):
-            if isinstance(value, int) and not isinstance(value, bool):
-                if value < 0:
+            if isinstance(value, int | LongInteger) and not isinstance(value, bool):
+                # The field reads the digits, and refuses more of them than any range holds.
+                digits = str(value)
+                if digits.startswith("-"):
                     errors[name] = [f"The {label} field must be at least 0."]
                 else:
-                    formdata[name] = str(value)
+                    formdata[name] = digits
             # "" is no integer: only code, absolute_expiry and timezone read "" as null.
             elif _is_text(value) and value != "":
                 formdata[name] = value
