@@ -101,10 +101,14 @@ def test_a_create_with_nul_in_text_is_422_naming_the_field(app, api, field, valu
 
 def test_the_document_says_text_holds_no_nul(api):
     document = api.get("/api/v3/openapi.json").get_json()
-    create = document["components"]["schemas"]["ShareCreate"]["properties"]
+    schemas = document["components"]["schemas"]
+    create = schemas["ShareCreate"]["properties"]
 
     assert create["profile_id"]["pattern"] == "^[^\\u0000]*$"
     assert create["profile_id"]["maxLength"] == 255
+    for body in ("ShareCreate", "ShareEdit", "ClaimRequest"):
+        meta = schemas[body]["properties"]["meta"]
+        assert meta["items"] == {"type": "string", "maxLength": 1000, "pattern": "^[^\\u0000]*$"}
 
 
 @pytest.mark.parametrize("field", ["profile_id", "code"])
@@ -116,6 +120,47 @@ def test_a_claim_with_nul_is_422(app, api, field):
 
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
+
+
+META_NUL_MESSAGE = "Meta item 2 must not contain the NUL character (U+0000)."
+
+
+@pytest.mark.parametrize("path", ["claim", "claim-check"])
+def test_a_claim_with_nul_in_meta_is_422(app, api, path):
+    share_id = factories.share(app, code="C", is_cloneable=True, remaining_quantity=None)
+    body = {"profile_id": "claimer", "code": "C", "meta": ["a", f"b{NUL}"]}
+
+    response = api.post(f"{URL}/{share_id}/{path}", json=body)
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"meta": [META_NUL_MESSAGE]}
+    assert factories.claim_rows(app) == []
+
+
+def test_the_claim_page_refuses_nul_in_meta(app, client):
+    share_id = factories.share(app, code="C", is_cloneable=True, remaining_quantity=None)
+    token = csrf_token(client, f"/shares/{share_id}")
+    form = {"csrf_token": token, "profile_id": "claimer", "code": "C", "meta": f"a\nb{NUL}"}
+
+    response = client.post(f"/shares/{share_id}/claim", data=form)
+
+    assert response.status_code == 422
+    assert META_NUL_MESSAGE in response.get_data(as_text=True)
+    assert factories.claim_rows(app) == []
+
+
+def test_share_meta_with_nul_is_422_on_create_and_edit(app, api):
+    share_id = factories.share(app, meta=["kept"])
+    body = {"profile_id": "cust-1", "source_type": "reward", "source_id": 1}
+
+    created = api.post(URL, json={**body, "meta": ["a", f"b{NUL}"]})
+    edited = api.put(f"{URL}/{share_id}", json={"meta": ["a", NUL]})
+
+    for response in (created, edited):
+        assert response.status_code == 422
+        assert response.get_json()["errors"] == {"meta": [META_NUL_MESSAGE]}
+    assert factories.share_count(app) == 1
+    assert factories.share_data(app, share_id)["meta"] == ["kept"]
 
 
 FILTER_VALUES = {

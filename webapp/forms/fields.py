@@ -304,16 +304,23 @@ class LinesField(TextAreaField):
 
 
 def meta_items(form, field):
-    """At most 100 items, each at most 1000 characters."""
+    """At most 100 items, each at most 1000 characters and storable (no U+0000), as any text."""
     if field.data is None:
         return
     if len(field.data) > META_MAX_ITEMS:
         raise ValidationError(f"The meta field must not have more than {META_MAX_ITEMS} items.")
     for number, item in enumerate(field.data, start=1):
+        if not storable(item):
+            raise ValidationError(
+                f"Meta item {number} must not contain the NUL character (U+0000)."
+            )
         if len(item) > META_MAX_CHARS:
             raise ValidationError(
                 f"Meta item {number} must not be greater than {META_MAX_CHARS} characters."
             )
 
 
-meta_items.json_schema = {"maxItems": META_MAX_ITEMS, "items": {"maxLength": META_MAX_CHARS}}
+meta_items.json_schema = {  # read by the OpenAPI document
+    "maxItems": META_MAX_ITEMS,
+    "items": {"maxLength": META_MAX_CHARS, "pattern": NO_NUL_PATTERN},
+}
