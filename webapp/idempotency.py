@@ -19,6 +19,9 @@ from .clock import utcnow
 from .models import IdempotencyKey
 
 LIFETIME = timedelta(hours=24)
+#: The header (``true``) on a first answer given again; the OpenAPI document declares it from
+#: here.
+REPLAYED = "Idempotent-Replayed"
 _KEYS = IdempotencyKey.__table__
 
 

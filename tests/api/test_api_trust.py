@@ -752,6 +752,119 @@ def test_document_describes_the_429_as_it_is_sent(document, limited):
                 assert operation["responses"]["429"]["$ref"].endswith("/TooManyRequests")
 
 
+RATE_LIMIT_HEADERS = {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
+
+
+def _operations(doc: dict) -> dict[str, dict]:
+    """Every operation of the document, by its operationId."""
+    return {
+        operation["operationId"]: operation
+        for item in doc["paths"].values()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
+
+
+def _answer(doc: dict, operation: dict, status: str) -> dict:
+    """An operation's response for ``status``, a shared one (``$ref``) looked up."""
+    response = operation["responses"][status]
+    if "$ref" in response:
+        return doc["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    return response
+
+
+def test_document_says_which_answers_carry_the_rate_limit_headers(document):
+    """Every answer but the 401 and 403, which come before the count, and the 503, which may."""
+    for operation_id, operation in _operations(document).items():
+        for status in operation["responses"]:
+            headers = _answer(document, operation, status).get("headers", {})
+            declared = RATE_LIMIT_HEADERS & set(headers)
+            if status in {"401", "403", "503"}:
+                assert declared == set(), (operation_id, status)
+            else:
+                assert declared == RATE_LIMIT_HEADERS, (operation_id, status)
+            for name in declared:
+                assert headers[name]["schema"] == {"type": "integer", "minimum": 0}
+
+
+def test_the_rate_limit_headers_are_sent_where_the_document_says(app, api, document, token_for):
+    share_id = factories.share(app, code="C", is_cloneable=True, remaining_quantity=None)
+    claim_id = factories.claim(app, share_id, "claimer-0")
+    share = f"{URL}/{share_id}"
+    claim = {"profile_id": "claimer-1", "code": "C"}
+    viewer = bearer(token_for("viewer"))
+    raw = {"headers": api.headers, "content_type": "application/json"}
+    client = app.test_client()
+    requests = {
+        ("listShares", "200"): lambda: api.get(URL),
+        ("addShare", "201"): lambda: api.post(URL, json=BODY),
+        ("addShare", "400"): lambda: client.post(URL, data="{", **raw),
+        ("addShare", "401"): lambda: client.post(URL, json=BODY),
+        ("addShare", "403"): lambda: client.post(URL, json=BODY, headers=viewer),
+        ("addShare", "413"): lambda: api.post(URL, json={**BODY, "meta": ["x" * 1000] * 70}),
+        ("addShare", "415"): lambda: api.post(URL, data="{}", content_type="text/plain"),
+        ("addShare", "422"): lambda: api.post(URL, json={}),
+        ("getShare", "200"): lambda: api.get(share),
+        ("getShare", "404"): lambda: api.get(f"{URL}/999999"),
+        ("editShare", "200"): lambda: api.put(share, json={"meta": ["x"]}),
+        ("claimShare", "201"): lambda: api.post(f"{share}/claim", json=claim),
+        ("claimShare", "422"): lambda: api.post(f"{share}/claim", json={**claim, "code": "D"}),
+        ("checkClaim", "200"): lambda: api.post(f"{share}/claim-check", json=claim),
+        ("listClaims", "200"): lambda: api.get("/api/v3/claims"),
+        ("getClaim", "200"): lambda: api.get(f"/api/v3/claims/{claim_id}"),
+        ("listEvents", "200"): lambda: api.get("/api/v3/events"),
+        ("expireShare", "200"): lambda: api.post(f"{share}/expire"),
+        ("deleteShare", "204"): lambda: api.delete(share),
+    }
+    operations = _operations(document)
+
+    for (operation_id, status), send in requests.items():
+        response = send()
+        assert response.status_code == int(status), (operation_id, response.get_json())
+        documented = _answer(document, operations[operation_id], status).get("headers", {})
+        sent = {name for name in RATE_LIMIT_HEADERS if name in response.headers}
+        assert sent == RATE_LIMIT_HEADERS & set(documented), (operation_id, status)
+        assert all(response.headers[name].isdigit() for name in sent)
+
+
+def test_document_says_which_answers_can_be_replayed(app, api, document):
+    """A create's first answer (the share) and a claim's (the claim, or the rules' 422) come
+    again to a retry with the same Idempotency-Key, saying so."""
+    operations = _operations(document)
+    replayable = {
+        (operation_id, status)
+        for operation_id, operation in operations.items()
+        for status in operation["responses"]
+        if "Idempotent-Replayed" in _answer(document, operation, status).get("headers", {})
+    }
+    assert replayable == {("addShare", "201"), ("claimShare", "201"), ("claimShare", "422")}
+    created = operations["addShare"]["responses"]["201"]["headers"]
+    assert set(created) == {"Location", "Idempotent-Replayed", *RATE_LIMIT_HEADERS}
+
+    share_id = factories.share(app, code="C", is_cloneable=True, remaining_quantity=None)
+    claim = f"{URL}/{share_id}/claim"
+    requests = {
+        ("addShare", "201"): lambda key: api.post(URL, json=BODY, headers=key),
+        ("claimShare", "201"): lambda key: api.post(
+            claim, json={"profile_id": "c", "code": "C"}, headers=key
+        ),
+        ("claimShare", "422"): lambda key: api.post(
+            claim, json={"profile_id": "c", "code": "D"}, headers=key
+        ),
+    }
+    for (operation_id, status), send in requests.items():
+        key = {"Idempotency-Key": f"{operation_id}-{status}"}
+        first, again = send(key), send(key)
+        assert first.status_code == again.status_code == int(status)
+        assert again.get_json() == first.get_json()
+        assert "Idempotent-Replayed" not in first.headers
+        header = _answer(document, operations[operation_id], status)["headers"]
+        validator = jsonschema_rs.validator_for(header["Idempotent-Replayed"]["schema"])
+        assert validator.is_valid(again.headers["Idempotent-Replayed"])
+    assert factories.share_count(app) == 2
+    assert len(factories.claim_rows(app)) == 1
+
+
 def test_document_enums_come_from_the_enums(document):
     schemas = document["components"]["schemas"]
     create = schemas["ShareCreate"]["properties"]

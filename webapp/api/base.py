@@ -142,7 +142,7 @@ class Once:
         if earlier.fingerprint != self.fingerprint:
             message = "The Idempotency-Key header was already used with a different request."
             raise validation_error({IDEMPOTENCY: [message]})
-        headers = {"Idempotent-Replayed": "true"}
+        headers = {idempotency.REPLAYED: "true"}
         if earlier.location:
             headers["Location"] = earlier.location
         return earlier.response, earlier.status, headers

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
-from .. import ratelimit
+from .. import idempotency, ratelimit
 from ..forms.filters import ClaimFilterForm, EventFilterForm, ShareFilterForm
 from .schemas import list_parameters
 
 ERROR = {"$ref": "#/components/responses/Error"}
+#: An error that comes after the request was counted (with the rate limit's headers).
+COUNTED_ERROR = {"$ref": "#/components/responses/CountedError"}
 ERRORS = {
-    "400": {"description": "The body is not valid JSON or not a JSON object.", **ERROR},
+    "400": {"description": "The body is not valid JSON or not a JSON object.", **COUNTED_ERROR},
     "401": {"description": "No token, or a bad or revoked one.", **ERROR},
     "403": {"description": "The token's role may not do this.", **ERROR},
-    "413": {"description": "The body is over the size limit.", **ERROR},
-    "415": {"description": "The content type is not JSON.", **ERROR},
+    "413": {"description": "The body is over the size limit.", **COUNTED_ERROR},
+    "415": {"description": "The content type is not JSON.", **COUNTED_ERROR},
     "422": {"$ref": "#/components/responses/ValidationError"},
     "429": {"$ref": "#/components/responses/TooManyRequests"},
     "503": {
@@ -28,6 +30,26 @@ _COUNT = {"schema": {"type": "integer", "minimum": 0}}
 RATE_LIMIT_HEADERS = {
     name: {"description": about, **_COUNT} for name, about in ratelimit.HEADERS.items()
 }
+#: What a first answer given again for its Idempotency-Key says (addShare, claimShare).
+REPLAYED_HEADER = {
+    idempotency.REPLAYED: {
+        "description": "On the first answer, given again to a retry with the same "
+        "Idempotency-Key and body.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+VALIDATION_CONTENT = {
+    "application/json": {
+        "schema": {"allOf": [{"$ref": "#/components/schemas/Error"}, {"required": ["errors"]}]}
+    }
+}
+
+
+def _counted(response: dict, headers: dict | None = None) -> dict:
+    """``response`` (with ``headers``) as it comes once the request was counted: with the rate
+    limit's headers, as ``ratelimit.headers`` sends them."""
+    return {**response, "headers": {**(headers or {}), **RATE_LIMIT_HEADERS}}
 
 
 def _errors(*codes: str) -> dict:
@@ -60,8 +82,8 @@ ID_PARAMETER = {
     "required": True,
     "schema": {"type": "integer", "minimum": 1},
 }
-NOT_FOUND = {"404": {"description": "No such share.", **ERROR}}
-NO_CLAIM = {"404": {"description": "No such claim.", **ERROR}}
+NOT_FOUND = {"404": {"description": "No such share.", **COUNTED_ERROR}}
+NO_CLAIM = {"404": {"description": "No such claim.", **COUNTED_ERROR}}
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -86,10 +108,10 @@ def _shares_path() -> dict:
             "parameters": [IDEMPOTENCY_KEY],
             "requestBody": _json_body("#/components/schemas/ShareCreate"),
             "responses": {
-                "201": {
-                    **_data("#/components/schemas/Share", "Created."),
-                    "headers": {"Location": {"schema": {"type": "string"}}},
-                },
+                "201": _counted(
+                    _data("#/components/schemas/Share", "Created."),
+                    {"Location": {"schema": {"type": "string"}}, **REPLAYED_HEADER},
+                ),
                 **_errors("400", "401", "403", "413", "415", "422", "429"),
             },
         },
@@ -100,7 +122,7 @@ def _shares_path() -> dict:
             "narrowed by any of the filters; `meta.total` is exact.",
             "parameters": list_parameters(ShareFilterForm(MultiDict())),
             "responses": {
-                "200": {"description": "One page of shares.", "content": page},
+                "200": _counted({"description": "One page of shares.", "content": page}),
                 **_errors("401", "403", "422", "429"),
             },
         },
@@ -116,7 +138,7 @@ def _share_path() -> dict:
             "summary": "Get share (role: viewer)",
             "description": "One share, every field.",
             "responses": {
-                "200": _data("#/components/schemas/Share", "The share."),
+                "200": _counted(_data("#/components/schemas/Share", "The share.")),
                 **NOT_FOUND,
                 **_errors("401", "403", "429"),
             },
@@ -128,7 +150,7 @@ def _share_path() -> dict:
             "keep their value. A new period is counted from the original creation day.",
             "requestBody": _json_body("#/components/schemas/ShareEdit"),
             "responses": {
-                "200": _data("#/components/schemas/Share", "The edited share."),
+                "200": _counted(_data("#/components/schemas/Share", "The edited share.")),
                 **NOT_FOUND,
                 **_errors("400", "401", "403", "413", "415", "422", "429"),
             },
@@ -139,7 +161,7 @@ def _share_path() -> dict:
             "description": "Removes the share: its handle and code stop working at once. Its "
             "claims are kept and stay readable.",
             "responses": {
-                "204": {"description": "Deleted; claims are kept."},
+                "204": _counted({"description": "Deleted; claims are kept."}),
                 **NOT_FOUND,
                 **_errors("401", "403", "429"),
             },
@@ -159,9 +181,19 @@ def _claim_path() -> dict:
             "parameters": [IDEMPOTENCY_KEY],
             "requestBody": _json_body("#/components/schemas/ClaimRequest"),
             "responses": {
-                "201": _data("#/components/schemas/ShareClaim", "Claimed."),
+                "201": _counted(
+                    _data("#/components/schemas/ShareClaim", "Claimed."), REPLAYED_HEADER
+                ),
                 **NOT_FOUND,
                 **_errors("400", "401", "403", "413", "415", "422", "429"),
+                "422": _counted(
+                    {
+                        "description": "Validation failed, or the rules refused the claim; "
+                        "a retry with the same Idempotency-Key gets the refusal again.",
+                        "content": VALIDATION_CONTENT,
+                    },
+                    REPLAYED_HEADER,
+                ),
             },
         },
     }
@@ -179,7 +211,7 @@ def _share_action_paths() -> dict:
                 "would answer with if not. Nothing is stored or changed.",
                 "requestBody": _json_body("#/components/schemas/ClaimRequest"),
                 "responses": {
-                    "200": _data("#/components/schemas/ClaimCheck", "The answer."),
+                    "200": _counted(_data("#/components/schemas/ClaimCheck", "The answer.")),
                     **NOT_FOUND,
                     **_errors("400", "401", "403", "413", "415", "422", "429"),
                 },
@@ -193,7 +225,7 @@ def _share_action_paths() -> dict:
                 "description": "The expiry becomes the current second; a share already expired "
                 "keeps its expiry. Any body is ignored.",
                 "responses": {
-                    "200": _data("#/components/schemas/Share", "The share, expired."),
+                    "200": _counted(_data("#/components/schemas/Share", "The share, expired.")),
                     **NOT_FOUND,
                     **_errors("401", "403", "429"),
                 },
@@ -214,7 +246,7 @@ def _claims_paths() -> dict:
                 "share or date; claims of deleted shares included.",
                 "parameters": list_parameters(ClaimFilterForm(MultiDict())),
                 "responses": {
-                    "200": {"description": "One page of claims.", "content": page},
+                    "200": _counted({"description": "One page of claims.", "content": page}),
                     **_errors("401", "403", "422", "429"),
                 },
             }
@@ -226,7 +258,7 @@ def _claims_paths() -> dict:
                 "summary": "Get claim (role: viewer)",
                 "description": "One claim: who claimed which share, when, and what they got.",
                 "responses": {
-                    "200": _data("#/components/schemas/ShareClaim", "The claim."),
+                    "200": _counted(_data("#/components/schemas/ShareClaim", "The claim.")),
                     **NO_CLAIM,
                     **_errors("401", "403", "429"),
                 },
@@ -246,7 +278,7 @@ def _events_path() -> dict:
             "and ask links.next: nothing is missed and nothing comes twice.",
             "parameters": list_parameters(EventFilterForm(MultiDict())),
             "responses": {
-                "200": {"description": "The events after page[after].", "content": feed},
+                "200": _counted({"description": "The events after page[after].", "content": feed}),
                 **_errors("401", "403", "422", "429"),
             },
         }
@@ -254,28 +286,27 @@ def _events_path() -> dict:
 
 
 def responses() -> dict:
-    """The responses operations share: an error, a 429, a 422."""
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    """The responses operations share: an error (before the count or after it), a 429, a
+    422."""
     return {
-        "Error": {"description": "An error.", "content": error},
+        "Error": {"description": "An error.", "content": ERROR_CONTENT},
+        "CountedError": _counted(
+            {"description": "An error, once the request was counted.", "content": ERROR_CONTENT}
+        ),
         "TooManyRequests": {
             "description": "Too many requests for this token; wait Retry-After seconds.",
             "headers": {
                 "Retry-After": {"description": "Seconds until the window ends.", **_COUNT},
                 **RATE_LIMIT_HEADERS,
             },
-            "content": error,
+            "content": ERROR_CONTENT,
         },
-        "ValidationError": {
-            "description": "Validation failed; `errors` names every bad field.",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "allOf": [{"$ref": "#/components/schemas/Error"}, {"required": ["errors"]}]
-                    }
-                }
-            },
-        },
+        "ValidationError": _counted(
+            {
+                "description": "Validation failed; `errors` names every bad field.",
+                "content": VALIDATION_CONTENT,
+            }
+        ),
     }
 
 
