@@ -8,6 +8,7 @@ import tempfile
 import zoneinfo
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -49,6 +50,28 @@ DEFAULTS = {
     "SHARE_LINK_TEMPLATE": "",
 }
 
+#: The least value of each whole-number setting (a new one is a line here). A wrong value used
+#: to start, then fail every request that read it (a 500) or be taken silently; create_app now
+#: refuses it, as it refuses anything but true or false where the default is one of them.
+LEAST = {
+    "MAX_CONTENT_LENGTH": 1,
+    "API_MAX_CONTENT_LENGTH": 1,
+    "SQLITE_BUSY_TIMEOUT_MS": 0,  # 0: fail at once rather than wait, as SQLite itself allows
+    "SESSION_IDLE_MINUTES": 1,
+    "SESSION_MAX_HOURS": 1,
+    "SIGN_IN_MAX_FAILURES": 1,
+    "SIGN_IN_MAX_ADDRESS_FAILURES": 1,
+    "SIGN_IN_WINDOW_MINUTES": 1,
+    "TRUSTED_PROXIES": 0,
+    "BULK_CHUNK_SIZE": 1,
+    "BULK_STALE_SECONDS": 1,
+}
+SAMESITE = ("Strict", "Lax", "None")
+
+
+class ConfigError(RuntimeError):
+    """Settings the app cannot run with: a line for each, naming its WEBAPP_ variable."""
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then WEBAPP_* variables, then tests."""
@@ -66,6 +89,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("WEBAPP", loads=_env_value)
     if test_config:
         app.config.update(test_config)
+    # First: a wrong setting stops the app before anything opens or reads it.
+    problems = _wrong_settings(app.config)
+    if problems:
+        raise ConfigError("\n".join(problems))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     if not app.config["DATABASE_URL"].startswith("sqlite"):
@@ -74,7 +101,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
-    _check_timezone(app.config["DEFAULT_TIMEZONE"])
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -92,7 +118,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         people,
         ratelimit,
         routing,
-        sharelinks,
         templating,
         views,
     )
@@ -101,9 +126,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .forms import widgets
     from .telemetry import logs, metrics, timing
 
-    # First: a wrong setting stops the app before anything opens.
     ratelimit.init_app(app)
-    sharelinks.check_template(app.config["SHARE_LINK_TEMPLATE"])
     logs.init_app(app)
     routing.init_app(app)  # before the blueprints add their routes
     writer_queue.configure(app)
@@ -160,10 +183,86 @@ def _instance_secret(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def _check_timezone(name: str) -> None:
+def _wrong_settings(config) -> list[str]:
+    """What is wrong with the settings, a line for each wrong one: all of them at once, so a
+    deployment is not fixed one restart at a time."""
+    from . import sharelinks
+    from .ratelimit import Rate
+    from .telemetry import logs, metrics
+
+    problems = [
+        f"{name} {config[name]!r} is not a whole number of {least} or more (set WEBAPP_{name})."
+        for name, least in LEAST.items()
+        # bool is an int to Python, not to a person who wrote true.
+        if type(config[name]) is not int or config[name] < least
+    ]
+    problems += [
+        f"{name} {config[name]!r} is not true or false (set WEBAPP_{name})."
+        for name, default in DEFAULTS.items()
+        if isinstance(default, bool) and not isinstance(config[name], bool)
+    ]
+    checks = {
+        "DATABASE_URL": _check_database_url,
+        "SECRET_KEY": _check_secret_key,
+        "DEFAULT_TIMEZONE": _check_timezone,
+        "SESSION_COOKIE_SAMESITE": _check_samesite,
+        "API_RATE_LIMIT": Rate.parse,
+        "LOG_FORMAT": logs.check_format,
+        "LOG_LEVEL": logs.check_level,
+        "METRICS_TOKEN": metrics.check_token,
+        "SHARE_LINK_TEMPLATE": sharelinks.check_template,
+    }
+    for name, check in checks.items():
+        try:
+            check(config.get(name))
+        except ValueError as error:
+            problems.append(str(error))
+    return problems
+
+
+def _check_database_url(url) -> None:
+    """A URL SQLAlchemy reads, of a database whose driver is installed. The URL itself is not
+    repeated: it may hold a password."""
     try:
-        zoneinfo.ZoneInfo(name)
+        parsed = sa.engine.make_url(url)
+        parsed.get_dialect().import_dbapi()
+    except sa.exc.NoSuchModuleError:  # an ArgumentError too
+        problem = f"names no database SQLAlchemy knows ({parsed.drivername!r})"
+    except sa.exc.ArgumentError:
+        problem = "is not a database URL"
+    except ImportError as error:
+        problem = f"needs a driver that is not installed ({error.name!r})"
+    else:
+        return
+    raise ValueError(
+        f"DATABASE_URL {problem} (set WEBAPP_DATABASE_URL, e.g. to "
+        "postgresql+psycopg://user:password@host:5432/sharedesk or sqlite:///share-desk.sqlite3)."
+    )
+
+
+def _check_secret_key(key) -> None:
+    """Text (or bytes from instance/config.py); all digits in WEBAPP_SECRET_KEY reads as a number,
+    which cannot sign a cookie. Never repeated in the message."""
+    if key is not None and not isinstance(key, str | bytes):
+        raise ValueError(
+            "SECRET_KEY must be text, not a number "
+            "(set WEBAPP_SECRET_KEY, e.g. to the output of: openssl rand -hex 32)."
+        )
+
+
+def _check_timezone(name) -> None:
+    try:
+        zoneinfo.ZoneInfo(str(name))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
-        raise RuntimeError(
+        raise ValueError(
             f"DEFAULT_TIMEZONE {name!r} is not an IANA time zone (set WEBAPP_DEFAULT_TIMEZONE)."
         ) from error
+
+
+def _check_samesite(value) -> None:
+    """What Werkzeug writes into the cookie; anything else fails every response that sets it."""
+    if str(value).title() not in SAMESITE:
+        raise ValueError(
+            f"SESSION_COOKIE_SAMESITE {value!r} is not one of {', '.join(SAMESITE)} "
+            "(set WEBAPP_SESSION_COOKIE_SAMESITE)."
+        )

@@ -16,13 +16,14 @@ from markupsafe import Markup
 PLACEHOLDER = "{handle}"
 
 
-def check_template(template: str) -> None:
+def check_template(template) -> None:
     """Refuse, at start-up, a template that could not make a working link (empty: no links)."""
     if not template:
         return
-    parts = urlsplit(template.replace(PLACEHOLDER, "x"))
-    if PLACEHOLDER not in template or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise RuntimeError(
+    text = str(template)
+    parts = urlsplit(text.replace(PLACEHOLDER, "x"))
+    if PLACEHOLDER not in text or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
             f"SHARE_LINK_TEMPLATE {template!r} must be an http(s) URL with {PLACEHOLDER} in it, "
             "such as https://shop.example.com/s/{handle} (set WEBAPP_SHARE_LINK_TEMPLATE)."
         )

@@ -141,23 +141,28 @@ def request_lines(app: Flask) -> Callable[[timing.RequestRecord], None]:
     return write
 
 
+def check_format(log_format) -> None:
+    if str(log_format).lower() not in FORMATS:
+        raise ValueError(
+            f"LOG_FORMAT {log_format!r} is not one of {', '.join(FORMATS)} (set WEBAPP_LOG_FORMAT)."
+        )
+
+
+def check_level(level) -> None:
+    if str(level).upper() not in LEVELS:
+        raise ValueError(
+            f"LOG_LEVEL {level!r} is not one of {', '.join(LEVELS)} (set WEBAPP_LOG_LEVEL)."
+        )
+
+
 def init_app(app: Flask) -> None:
-    """Check ``LOG_FORMAT`` and ``LOG_LEVEL``, and send the app's log lines to standard error.
+    """Send the app's log lines to standard error, in its ``LOG_FORMAT`` from ``LOG_LEVEL`` up
+    (create_app refused any other).
 
     Logging is per process: the last app made sets the format (tests make several).
     """
     log_format = str(app.config["LOG_FORMAT"]).lower()
-    if log_format not in FORMATS:
-        raise RuntimeError(
-            f"LOG_FORMAT {app.config['LOG_FORMAT']!r} is not one of {', '.join(FORMATS)} "
-            "(set WEBAPP_LOG_FORMAT)."
-        )
     level = str(app.config["LOG_LEVEL"]).upper()
-    if level not in LEVELS:
-        raise RuntimeError(
-            f"LOG_LEVEL {app.config['LOG_LEVEL']!r} is not one of {', '.join(LEVELS)} "
-            "(set WEBAPP_LOG_LEVEL)."
-        )
     logger = logging.getLogger(LOGGER)
     for old in list(logger.handlers):
         if old is default_handler or isinstance(old, _Stderr):

@@ -177,11 +177,14 @@ def metrics():
     return Response(body, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 
-def init_app(app: Flask) -> None:
-    token = app.config["METRICS_TOKEN"]
+def check_token(token) -> None:
+    """None, or long enough not to be guessed; never repeated in the message."""
     if token and len(str(token)) < METRICS_TOKEN_MIN:
-        raise RuntimeError(
+        raise ValueError(
             f"METRICS_TOKEN must be at least {METRICS_TOKEN_MIN} characters "
             "(set WEBAPP_METRICS_TOKEN, e.g. to the output of: openssl rand -hex 32)."
         )
+
+
+def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
