@@ -7,7 +7,9 @@ import secrets
 import tempfile
 import zoneinfo
 from pathlib import Path
+from typing import NoReturn
 
+import click
 import sqlalchemy as sa
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -92,7 +94,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # First: a wrong setting stops the app before anything opens or reads it.
     problems = _wrong_settings(app.config)
     if problems:
-        raise ConfigError("\n".join(problems))
+        _refuse(problems)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     if not app.config["DATABASE_URL"].startswith("sqlite"):
@@ -218,6 +220,18 @@ def _wrong_settings(config) -> list[str]:
         except ValueError as error:
             problems.append(str(error))
     return problems
+
+
+def _refuse(problems: list[str]) -> NoReturn:
+    """Stop the app for its settings. Under ``flask --app webapp ...`` (a click command runs):
+    the lines alone, as the CLI's own errors read, and exit 1; Flask's CLI shows a traceback for
+    any other exception, and its NoAppException as "No such command" (for --help, with exit 0).
+    Elsewhere a ConfigError: gunicorn's worker then fails to boot, and gunicorn exits 3."""
+    if click.get_current_context(silent=True) is None:
+        raise ConfigError("\n".join(problems))
+    for problem in problems:
+        click.echo(f"Error: {problem}", err=True)
+    raise SystemExit(1)
 
 
 def _check_database_url(url) -> None:

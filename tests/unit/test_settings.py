@@ -5,12 +5,17 @@ requests (a 500 on each)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import TEST_SECRET
 from webapp import DEFAULTS, LEAST, ConfigError, create_app
 from webapp.extensions import db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -178,3 +183,56 @@ def test_a_wrong_secret_is_not_repeated(start, name, value):
     (line,) = refusal(start, **{name: value})
     assert f"set WEBAPP_{name}" in line
     assert "hunter2" not in line and "9876543210" not in line
+
+
+def flask_cli(tmp_path, *args: str, **variables: str) -> subprocess.CompletedProcess:
+    """``flask --app webapp ARGS`` as an operator runs it, with those WEBAPP_ variables."""
+    env = {
+        **os.environ,
+        "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
+        "WEBAPP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        "WEBAPP_SECRET_KEY": TEST_SECRET,
+        **{f"WEBAPP_{name}": value for name, value in variables.items()},
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["init-db"], ["run", "--port", "0"], ["db", "upgrade"], ["routes"]],
+    ids=" ".join,
+)
+def test_the_command_line_says_a_wrong_setting_in_one_line(tmp_path, args):
+    # It printed some 30 lines of traceback with the message last, even for --help.
+    done = flask_cli(tmp_path, *args, TRUSTED_PROXIES="abc")
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "Error: TRUSTED_PROXIES 'abc' is not a whole number of 0 or more "
+        "(set WEBAPP_TRUSTED_PROXIES)."
+    ]
+    assert done.stdout == ""
+
+
+def test_the_command_line_says_every_wrong_setting(tmp_path):
+    done = flask_cli(tmp_path, "init-db", BULK_CHUNK_SIZE="0", SESSION_COOKIE_SECURE="maybe")
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "Error: BULK_CHUNK_SIZE 0 is not a whole number of 1 or more (set WEBAPP_BULK_CHUNK_SIZE).",
+        "Error: SESSION_COOKIE_SECURE 'maybe' is not true or false "
+        "(set WEBAPP_SESSION_COOKIE_SECURE).",
+    ]
+    assert not (tmp_path / "instance").exists()  # refused before anything was made
+
+
+def test_the_command_line_runs_with_good_settings(tmp_path):
+    done = flask_cli(tmp_path, "init-db", TRUSTED_PROXIES="1", BULK_CHUNK_SIZE="50")
+    assert done.returncode == 0, done.stderr
+    assert "Database ready" in done.stdout
