@@ -1,0 +1,45 @@
+"""gunicorn as `make serve` runs it refuses to start on a wrong setting, rather than serve and
+fail requests: exit 3 (a worker failed to boot), the setting named in its log."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import TEST_SECRET
+from tests.live.helpers import ROOT, free_port
+
+
+def test_a_wrong_setting_stops_gunicorn(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WEBAPP_DATABASE_URL": f"sqlite:///{tmp_path / 'gunicorn.sqlite3'}",
+        "WEBAPP_SECRET_KEY": TEST_SECRET,
+        "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        # It started, then answered every request with X-Forwarded-For 500.
+        "WEBAPP_TRUSTED_PROXIES": "abc",
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{free_port()}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert (
+        "TRUSTED_PROXIES 'abc' is not a whole number of 0 or more (set WEBAPP_TRUSTED_PROXIES)."
+        in done.stderr
+    )
+    assert not (tmp_path / "instance").exists()  # refused before anything was made
