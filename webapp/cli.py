@@ -193,19 +193,21 @@ def check_tallies_command(repair: bool):
 
 @shares.command("import")
 @click.argument(
-    "path", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    "path",
+    metavar="FILE.csv",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
 )
 @click.option("--dry-run", is_flag=True, help="Check and show every row; create nothing.")
 def import_shares(path: Path, dry_run: bool):
-    """Create a share from each row of a CSV file, all in one transaction, in file order.
+    """Create a share from each row of a CSV file (- reads standard input), all in one
+    transaction, in file order.
 
     The Import page's format, checks and messages: nothing is created when any row is refused
     (exit 1), and a file imported before is refused.
     """
     _as_cli_actor()
-    if path.stat().st_size > MAX_BYTES:
-        raise click.ClickException(TOO_LARGE)
-    data = path.read_bytes()
+    data = _read_at_most_the_limit(path)
+    name = "standard input" if str(path) == "-" else path.name
     done = imports.imported(data)
     if done is not None:
         raise click.ClickException(imports.refusal(done))
@@ -213,7 +215,7 @@ def import_shares(path: Path, dry_run: bool):
         if dry_run:
             _dry_run(imports.preview(data))
             return
-        outcome = imports.confirm(imports.keep(data, path.name))
+        outcome = imports.confirm(imports.keep(data, name))
     except FileRefused as refused:
         raise click.ClickException(" ".join(refused.problems)) from None
     if outcome is None:  # imported by someone else meanwhile
@@ -225,9 +227,19 @@ def import_shares(path: Path, dry_run: bool):
     db.session.commit()
     count = len(outcome.ids)
     click.echo(
-        f"Imported {count:,} share{'s' if count != 1 else ''} from {path.name} "
+        f"Imported {count:,} share{'s' if count != 1 else ''} from {name} "
         f"(ids {imports.id_ranges(outcome.ids)})."
     )
+
+
+def _read_at_most_the_limit(path: Path) -> bytes:
+    """The file's bytes, read to one byte past the limit and refused there: a device, a pipe or
+    standard input reports no size, and /dev/zero never ends."""
+    with click.open_file(path, "rb") as handle:
+        data = handle.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise click.ClickException(TOO_LARGE)
+    return data
 
 
 def _dry_run(checked: imports.Preview) -> None:

@@ -126,6 +126,29 @@ def test_a_file_refused_whole_exits_1_naming_why(app, tmp_path):
     assert_nothing_stored(app)
 
 
+def test_a_device_or_standard_input_is_read_no_further_than_the_limit(app):
+    """A device or a pipe reports no size (0): /dev/zero would be read for ever."""
+    endless = run(app, "shares", "import", "/dev/zero", "--dry-run")
+    assert_clean_failure(endless, "Error: The file is larger than 5 MiB, the limit.")
+
+    large = app.test_cli_runner().invoke(
+        args=["shares", "import", "-"], input=csv_file(*vip_rows(1)) + b"x" * MAX_BYTES
+    )
+    assert_clean_failure(large, "Error: The file is larger than 5 MiB, the limit.")
+    assert_nothing_stored(app)
+
+
+def test_standard_input_is_imported_as_a_file_is(app):
+    result = app.test_cli_runner().invoke(
+        args=["shares", "import", "-"], input=csv_file(*vip_rows(2))
+    )
+
+    assert result.exit_code == 0, result.output
+    ids = [share.id for share in factories.stored_shares(app)]
+    assert result.output == f"Imported 2 shares from standard input (ids {ids[0]}–{ids[1]}).\n"
+    assert [done.filename for done in bulk.imports(app)] == ["standard input"]
+
+
 def test_a_missing_file_is_a_usage_error(app, tmp_path):
     result = run(app, "shares", "import", str(tmp_path / "nope.csv"))
     assert result.exit_code == 2
