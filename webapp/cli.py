@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import sys
 from pathlib import Path
@@ -10,7 +11,9 @@ from pathlib import Path
 import click
 import flask_migrate
 import sqlalchemy as sa
-from flask import Flask, g
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app, g
 from flask.cli import AppGroup, with_appcontext
 
 from . import accounts, imports
@@ -21,9 +24,90 @@ from .extensions import db
 from .forms.imports import MAX_BYTES, TOO_LARGE, FileRefused, RowCheck
 from .models import ApiToken, Staff
 
-tokens = AppGroup("tokens", help="Create, list and revoke API tokens.")
-staff = AppGroup("staff", help="Create and list staff accounts, and set their passwords.")
-shares = AppGroup("shares", help="Work on shares in bulk.")
+INIT_DB = "flask --app webapp init-db"
+NO_TABLES = f"has no tables yet: run {INIT_DB}."
+
+
+def _where() -> str:
+    """The database as messages name it: its URL without the password."""
+    return db.engine.url.render_as_string(hide_password=True)
+
+
+def _open_database(schema: bool = True) -> None:
+    """Open the database before a command works on it and, with ``schema``, check that it has
+    this version's tables: a database out of reach, not set up or behind ends the command with
+    one line that says why, before anything is written."""
+    sqlite_file = db.engine.dialect.name == "sqlite" and db.engine.url.database
+    if schema and sqlite_file and writer_queue.unmade(sqlite_file):
+        # Opening it would make it (and leave an empty database behind).
+        raise click.ClickException(f"The database at {_where()} {NO_TABLES}")
+    try:
+        with db.engine.connect() as connection:
+            problem = _schema_problem(connection) if schema else None
+    except sa.exc.DBAPIError as error:
+        raise click.ClickException(
+            f"The database at {_where()} could not be opened: {_first_line(error)}."
+        ) from None
+    if problem:
+        raise click.ClickException(f"The database at {_where()} {problem}")
+
+
+def _first_line(error: sa.exc.DBAPIError) -> str:
+    """The driver's own words, first line: without SQLAlchemy's statement and link."""
+    lines = str(error.orig).strip().splitlines()
+    return lines[0].rstrip(".") if lines else type(error.orig).__name__
+
+
+def _schema_problem(connection: sa.Connection) -> str | None:
+    """What keeps the database from this version's schema, if anything: Alembic's version table
+    says which migration it is at. A database without one is fine when it has every table
+    (``models.create_tables`` made it: tests and scratch databases)."""
+    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    heads = set(script.get_heads())
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    if current == heads:
+        return None
+    if not current:
+        missing = set(db.metadata.tables) - set(sa.inspect(connection).get_table_names())
+        if not missing:
+            return None
+        if missing != set(db.metadata.tables):
+            return f"lacks tables this version needs ({', '.join(sorted(missing))})."
+        return NO_TABLES
+    at, latest = ", ".join(sorted(current)), ", ".join(sorted(heads))
+    if current <= {revision.revision for revision in script.walk_revisions()}:
+        return (
+            f"is behind this version of Share Desk (at migration {at}, not {latest}): "
+            f"run {INIT_DB} to upgrade it."
+        )
+    return (
+        f"was made by a newer version of Share Desk (migration {at} is unknown here; "
+        f"this version's latest is {latest})."
+    )
+
+
+def _on_database(command):
+    """Run ``command`` once the database is open and at this version's schema."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        _open_database()
+        return command(*args, **kwargs)
+
+    return run
+
+
+class _DatabaseGroup(AppGroup):
+    """A group whose every command opens the database first (``_open_database``)."""
+
+    def command(self, *args, **kwargs):
+        add = super().command(*args, **kwargs)
+        return lambda callback: add(_on_database(callback))
+
+
+tokens = _DatabaseGroup("tokens", help="Create, list and revoke API tokens.")
+staff = _DatabaseGroup("staff", help="Create and list staff accounts, and set their passwords.")
+shares = _DatabaseGroup("shares", help="Work on shares in bulk.")
 ROLE = click.Choice([role.value for role in Role])
 
 
@@ -36,8 +120,9 @@ def _as_cli_actor() -> None:
 @with_appcontext
 def init_db_command():
     """Create the database or upgrade it to the latest migration (safe to run again)."""
+    _open_database(schema=False)
     flask_migrate.upgrade()
-    click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"Database ready: {_where()}")
     if db.engine.dialect.name == "sqlite" and db.engine.url.database:
         exposed = writer_queue.exposed_files(db.engine.url.database)
         if exposed:
@@ -168,6 +253,7 @@ def list_staff():
 @click.command("check-tallies")
 @click.option("--repair", is_flag=True, help="Recount the tallies from the shares if any is off.")
 @with_appcontext
+@_on_database
 def check_tallies_command(repair: bool):
     """Check the list totals' tallies against a count of the shares; --repair recounts them.
 

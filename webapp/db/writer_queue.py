@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+import stat
 import threading
 import time
 
@@ -94,6 +95,21 @@ def create_owner_only(database: str) -> None:
     # OSError: there already, or in a directory that is not (SQLite then says what is wrong).
     with contextlib.suppress(OSError):
         os.close(os.open(database, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def unmade(database: str) -> bool:
+    """Whether opening ``database`` would make a new database rather than read one: its file
+    is not there yet (in a directory that is), or is empty. A missing directory, or one that
+    cannot be read, is no database to make: opening it fails, and says why."""
+    if not _is_file(database):
+        return False
+    try:
+        found = os.stat(database)
+    except FileNotFoundError:
+        return os.path.isdir(os.path.dirname(database) or ".")
+    except OSError:
+        return False
+    return stat.S_ISREG(found.st_mode) and found.st_size == 0
 
 
 def exposed_files(database: str) -> list[str]:
