@@ -123,7 +123,12 @@ def init_db_command():
     _open_database(schema=False)
     flask_migrate.upgrade()
     click.echo(f"Database ready: {_where()}")
+    has_staff = db.session.scalar(sa.select(sa.func.count(Staff.id)))
     if db.engine.dialect.name == "sqlite" and db.engine.url.database:
+        # Once its last connection closes, SQLite removes the -wal and -shm files (unless another
+        # process has the database open): name only the files that stay.
+        db.session.remove()
+        db.engine.dispose()
         exposed = writer_queue.exposed_files(db.engine.url.database)
         if exposed:
             click.echo(
@@ -131,7 +136,7 @@ def init_db_command():
                 " every share code). Make it owner-only:\n  chmod go= " + " ".join(exposed),
                 err=True,
             )
-    if not db.session.scalar(sa.select(sa.func.count(Staff.id))):
+    if not has_staff:
         click.echo(
             "No staff account yet. Make the first one with:\n"
             "  .venv/bin/flask --app webapp staff create you@example.com --role admin"
