@@ -111,6 +111,30 @@ shares = _DatabaseGroup("shares", help="Work on shares in bulk.")
 ROLE = click.Choice([role.value for role in Role])
 
 
+def _is_utf8(text: str) -> bool:
+    """Bytes that are not UTF-8, in an argument or standard input, reach Python as lone
+    surrogates (``surrogateescape``), which no database or hash takes."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class _Text(click.ParamType):
+    """An argument that is text: refused, with a usage error, unless it is valid UTF-8."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        if not _is_utf8(value):
+            self.fail("it is not valid UTF-8 text.", param, ctx)
+        return value
+
+
+TEXT = _Text()
+
+
 def _as_cli_actor() -> None:
     """Audit rows from the command line name the operating-system user."""
     g.actor = f"cli:{getpass.getuser()}"
@@ -144,7 +168,7 @@ def init_db_command():
 
 
 @tokens.command("create")
-@click.argument("name")
+@click.argument("name", type=TEXT)
 @click.option(
     "--role", type=ROLE, default=Role.AGENT.value, show_default=True, help="What the token may do."
 )
@@ -179,7 +203,7 @@ def list_tokens():
 
 
 @tokens.command("revoke")
-@click.argument("name")
+@click.argument("name", type=TEXT)
 def revoke_token(name: str):
     """Revoke the token called NAME; requests with it get 401 at once."""
     _as_cli_actor()
@@ -195,7 +219,7 @@ def revoke_token(name: str):
 
 
 @staff.command("create")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 @click.option("--role", type=ROLE, required=True, help="viewer, agent or admin.")
 def create_staff(email: str, role: str):
     """Make a staff account; the password is asked for, or read from standard input."""
@@ -212,10 +236,15 @@ def create_staff(email: str, role: str):
 
 def _read_password() -> str:
     """A new password, asked for twice at a terminal, else one line of standard input."""
-    if sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        if sys.stdin.isatty():
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+    except UnicodeDecodeError:  # standard input read strictly (a UTF-8 locale)
+        password = None
+    if password is None or not _is_utf8(password):
+        raise click.ClickException("The password is not valid UTF-8 text.")
     if len(password) < Staff.MIN_PASSWORD:
         raise click.ClickException(
             f"The password must be at least {Staff.MIN_PASSWORD} characters."
@@ -224,7 +253,7 @@ def _read_password() -> str:
 
 
 @staff.command("set-password")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 @click.option(
     "--must-change", is_flag=True, help="They choose their own password at their next sign-in."
 )
@@ -298,7 +327,8 @@ def import_shares(path: Path, dry_run: bool):
     """
     _as_cli_actor()
     data = _read_at_most_the_limit(path)
-    name = "standard input" if str(path) == "-" else path.name
+    # A file name that is not UTF-8 is kept and shown with U+FFFD in place of its odd bytes.
+    name = "standard input" if str(path) == "-" else click.format_filename(path.name)
     done = imports.imported(data)
     if done is not None:
         raise click.ClickException(imports.refusal(done))

@@ -1,15 +1,21 @@
-"""The command-line tools: ``init-db``, ``check-tallies`` and ``tokens create/list/revoke``."""
+"""The command-line tools: ``init-db``, ``check-tallies`` and ``tokens create/list/revoke``; and
+arguments or passwords that are not UTF-8, refused by every command that takes them."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from tests.conftest import table_names
+from tests.conftest import TEST_SECRET, table_names
 from tests.database import stored_bytes
+from tests.security.helpers import fingerprint
+from webapp import ROOT
 from webapp.extensions import db
 from webapp.models import ApiToken
 
@@ -195,6 +201,73 @@ def test_revoke_twice_is_a_clean_error(app):
     result = run(app, "tokens", "revoke", "ci-bot")
 
     assert_clean_failure(result, "No active token named 'ci-bot'.")
+
+
+# --- text that is not UTF-8 ----------------------------------------------------------------
+
+#: Arguments with a byte that is not UTF-8, as Python hands them to a command (os.fsdecode).
+NOT_UTF8_EMAIL = os.fsdecode(b"e\xff@example.com")
+NOT_UTF8_NAME = os.fsdecode(b"nightly-\xff")
+#: A password line that starts with bytes that are not UTF-8.
+NOT_UTF8_PASSWORD = b"\xff\xfe\xfa0123456789abc\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("staff", "create", NOT_UTF8_EMAIL, "--role", "viewer"),
+        ("staff", "set-password", NOT_UTF8_EMAIL),
+        ("tokens", "create", NOT_UTF8_NAME),
+        ("tokens", "revoke", NOT_UTF8_NAME),
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_an_argument_that_is_not_utf8_is_refused(app, args):
+    create_token(app, "nightly-x")
+    before = fingerprint(app)
+
+    result = app.test_cli_runner().invoke(args=list(args), input="a long enough password\n")
+
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for" in result.output
+    assert "it is not valid UTF-8 text." in result.output
+    assert "Traceback" not in result.output
+    assert fingerprint(app) == before
+
+
+@pytest.mark.parametrize(
+    "args", [("staff", "create", "new@example.com", "--role", "viewer"), ("staff", "set-password")]
+)
+def test_a_password_that_is_not_utf8_is_refused(app, tmp_path, args):
+    factories.staff(app, "ann@example.com", "admin")
+    if args[1] == "set-password":
+        args = (*args, "ann@example.com")
+    before = fingerprint(app)
+
+    # Standard input read strictly (as in a UTF-8 locale) here; with surrogateescape (as in the
+    # C locale, where QA met it) in a process of its own.
+    strict = app.test_cli_runner().invoke(args=list(args), input=NOT_UTF8_PASSWORD)
+    escaped = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", *args],
+        input=NOT_UTF8_PASSWORD,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        env={
+            **os.environ,
+            "PYTHONIOENCODING": "utf-8:surrogateescape",
+            "WEBAPP_DATABASE_URL": app.config["DATABASE_URL"],
+            "WEBAPP_SECRET_KEY": TEST_SECRET,
+            "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
+        },
+    )
+
+    assert_clean_failure(strict, "Error: The password is not valid UTF-8 text.")
+    assert (escaped.returncode, escaped.stderr) == (
+        1,
+        b"Error: The password is not valid UTF-8 text.\n",
+    )
+    assert fingerprint(app) == before
 
 
 # --- check-tallies -------------------------------------------------------------------------

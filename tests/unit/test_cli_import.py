@@ -4,6 +4,7 @@ checks and messages from the command line, a non-zero exit on any error, nothing
 from __future__ import annotations
 
 import getpass
+import os
 from datetime import UTC, datetime
 
 import time_machine
@@ -147,6 +148,18 @@ def test_standard_input_is_imported_as_a_file_is(app):
     ids = [share.id for share in factories.stored_shares(app)]
     assert result.output == f"Imported 2 shares from standard input (ids {ids[0]}–{ids[1]}).\n"
     assert [done.filename for done in bulk.imports(app)] == ["standard input"]
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_with_a_replacement_character(app, tmp_path):
+    path = os.path.join(os.fsencode(tmp_path), b"vip-\xff.csv")
+    with open(path, "wb") as file:
+        file.write(csv_file(*vip_rows(1)))
+
+    result = run(app, "shares", "import", os.fsdecode(path))
+
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 share from vip-\ufffd.csv" in result.output
+    assert [done.filename for done in bulk.imports(app)] == ["vip-\ufffd.csv"]
 
 
 def test_a_missing_file_is_a_usage_error(app, tmp_path):
