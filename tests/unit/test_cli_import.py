@@ -162,6 +162,21 @@ def test_a_file_name_that_is_not_utf8_is_kept_with_a_replacement_character(app, 
     assert [done.filename for done in bulk.imports(app)] == ["vip-\ufffd.csv"]
 
 
+def test_a_meta_cell_nested_too_deep_is_its_rows_error(app, tmp_path):
+    rows = vip_rows(2)
+    rows[1]["meta"] = "[" * 100_000
+    path = write(tmp_path, csv_file(*rows))
+
+    for args in (("--dry-run",), ()):
+        result = run(app, "shares", "import", path, *args)
+
+        assert_clean_failure(result, "Error: 1 valid, 1 with errors: nothing was created.")
+        assert result.stderr.startswith(
+            'Row 3, meta: The meta field must be a JSON array of strings: ["vip","spring"].\n'
+        )
+    assert_nothing_stored(app)
+
+
 def test_a_missing_file_is_a_usage_error(app, tmp_path):
     result = run(app, "shares", "import", str(tmp_path / "nope.csv"))
     assert result.exit_code == 2

@@ -100,6 +100,15 @@ def test_a_rows_errors_are_the_apis_errors_for_the_same_body(app, api, body):
             {"meta": ['The meta field must be a JSON array of strings: ["vip","spring"].']},
         ),
         ({"meta": '"vip"'}, {"meta": ["The meta field must be an array of strings."]}),
+        # Deeper than Python's parser recurses: the cell's error, not a RecursionError.
+        (
+            {"meta": "[" * 100_000},
+            {"meta": ['The meta field must be a JSON array of strings: ["vip","spring"].']},
+        ),
+        (
+            {"meta": "[" * 900 + "]" * 900},
+            {"meta": ["The meta field must be an array of strings."]},
+        ),
         (
             {"is_cloneable": "yes"},
             {"is_cloneable": ["The is cloneable field must be true, false, 1 or 0."]},

@@ -76,6 +76,20 @@ def test_two_bad_rows_are_shown_by_row_and_field_and_nothing_is_stored(app, agen
     assert bulk.imports(app) == []
 
 
+def test_a_meta_cell_nested_too_deep_is_its_rows_error_not_a_500(app, agent):
+    rows = vip_rows(2)
+    rows[1]["meta"] = "[" * 100_000
+
+    response = upload(agent, csv_file(*rows))
+
+    assert response.status_code == 422
+    page = visible(text(response))
+    assert "1 valid, 1 with errors" in page
+    assert 'Row 3, meta: The meta field must be a JSON array of strings: ["vip","spring"].' in page
+    assert factories.share_count(app) == 0
+    assert bulk.imports(app) == []
+
+
 def test_a_valid_file_shows_each_rows_expiry_then_one_confirmation_creates_all(app, client_as):
     data = csv_file(*vip_rows(3), {**vip_rows(1, 4)[0], "period": "", "period_type": ""})
     with time_machine.travel(CREATED, tick=False):

@@ -169,7 +169,7 @@ def _payload(columns: list[str], cells: list[str]) -> tuple[dict, dict[str, list
         if name == "meta":
             try:
                 payload[name] = json.loads(cell)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: arrays nested too deep
                 errors[name] = [f"The meta field must be a JSON array of strings: {META_EXAMPLE}."]
         elif name == "is_cloneable":
             if cell in BOOLEAN_WORDS:
