@@ -21,6 +21,8 @@ from .db import tallies, writer_queue
 from .enums import Role
 from .expiry import to_utc_z
 from .extensions import db
+from .forms.adapter import form_from_json
+from .forms.admin import TokenForm
 from .forms.imports import MAX_BYTES, TOO_LARGE, FileRefused, RowCheck
 from .models import ApiToken, Staff
 
@@ -173,14 +175,16 @@ def init_db_command():
     "--role", type=ROLE, default=Role.AGENT.value, show_default=True, help="What the token may do."
 )
 def create_token(name: str, role: str):
-    """Make a token called NAME and print it once; only its hash is stored."""
+    """Make a token called NAME and print it once; only its hash is stored.
+
+    The Tokens page's form checks the name, with its messages.
+    """
     _as_cli_actor()
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise click.BadParameter("must be 1 to 100 characters", param_hint="NAME")
-    if db.session.scalar(sa.select(ApiToken).where(ApiToken.name == name)):
-        raise click.ClickException(f"A token named {name!r} exists already.")
-    _token, plain = accounts.issue_token(name, Role(role))
+    form, valid = form_from_json(TokenForm, {"name": name, "role": role})
+    if not valid:
+        raise click.ClickException(" ".join(error for f in form for error in f.errors))
+    name = form.name.data
+    _token, plain = accounts.issue_token(name, form.role.data)
     db.session.commit()
     click.echo(f"Token {name!r} ({role}) created. Copy it now: it is not shown again.", err=True)
     click.echo(plain)

@@ -224,6 +224,21 @@ def test_a_token_name_is_never_reused(app, client):
     assert fingerprint(app) == before
 
 
+@pytest.mark.parametrize("name", ["nl\nhere", "tab\there", "esc\x1b[31mred", "ls\u2028here"])
+def test_a_token_name_is_one_line_without_control_characters(app, client, name):
+    """A line break or a tab would break the row of the page and of ``tokens list``; the
+    command line refuses the same names with the same message (tests/unit/test_cli.py)."""
+    before = fingerprint(app)
+
+    response = post(client, "/admin/tokens", name=name, role="agent")
+
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "The name field must not contain control characters (tabs, line breaks)." in page
+    assert 'id="new-token"' not in page
+    assert fingerprint(app) == before
+
+
 def test_revoking_in_the_browser_stops_the_token_at_once(app, client):
     _, plain = create_token_in_browser(client, "to-revoke", "admin")
     api = app.test_client()

@@ -11,7 +11,7 @@ from ..enums import Role
 from ..extensions import db
 from ..models import ApiToken, Staff
 from .base import Form
-from .fields import max_length, required, strip
+from .fields import max_length, one_line, required, strip
 
 
 def role_field(label="Role"):
@@ -71,7 +71,7 @@ class TokenForm(Form):
     name = StringField(
         "Name",
         filters=[strip],
-        validators=[required, max_length(100)],
+        validators=[required, max_length(100), one_line],
         description="Who or what uses it, e.g. nightly-import.",
     )
     role = role_field()

@@ -108,6 +108,20 @@ def max_length(limit: int):
     return check
 
 
+#: C0 and C1 control characters (a tab, a line break, an escape) and Unicode's line separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(form, field):
+    """Text shown in a row (a table on a page, a column of the command line): no control
+    characters, which would break the row or drive the terminal."""
+    if isinstance(field.data, str) and _CONTROL.search(field.data):
+        raise ValidationError(
+            f"The {human(field.short_name)} field must not contain control characters "
+            "(tabs, line breaks)."
+        )
+
+
 def between(low: int, high: int):
     def check(form, field):
         if field.data is not None and not low <= field.data <= high:
