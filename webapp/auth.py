@@ -82,6 +82,12 @@ def _api_identity() -> Row:
     return found
 
 
+#: How often a session in use is marked as seen, in seconds. Marking it writes a new signed
+#: cookie; once a minute spares every other request that work and its ``Set-Cookie``, at the
+#: cost of an idle session ending up to a minute early.
+SEEN_EVERY = 60
+
+
 #: What every signed-in page reads of the person asking: the columns the checks and the pages
 #: use, by one statement built once. Not the ``Staff`` entity: the ORM's identity work and a
 #: new statement's cache key cost every page about 90 us more (``signed_in_member`` loads the
@@ -132,12 +138,6 @@ def _staff_identity() -> Row | None:
     if now - session.get("seen", 0) >= SEEN_EVERY:
         session["seen"] = int(now)
     return staff
-
-
-#: How often a session in use is marked as seen, in seconds. Marking it writes a new signed
-#: cookie; once a minute spares every other request that work and its ``Set-Cookie``, at the
-#: cost of an idle session ending up to a minute early.
-SEEN_EVERY = 60
 
 
 def check_access():
