@@ -42,6 +42,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def gunicorn_argv(port: int, *options: str) -> list[str]:
+    """gunicorn as ``make serve`` runs it (its timeouts, logs, metrics, no control socket), on
+    this port, with ``options`` after."""
+    config = str(ROOT / "gunicorn.conf.py")
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        config,
+        "--bind",
+        f"127.0.0.1:{port}",
+        *options,
+    ]
+
+
 def call(
     base: str,
     token: str | None,
@@ -141,21 +157,14 @@ class Gunicorn:
         env = {"PROMETHEUS_MULTIPROC_DIR": str(metrics), **self.env}
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    # make serve's settings (timeouts, logs, metrics, no control socket).
-                    "--config",
-                    str(ROOT / "gunicorn.conf.py"),
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
+                gunicorn_argv(
+                    self.port,
                     "--workers",
                     str(self.workers),
                     "--threads",
                     str(self.threads),
                     *([self.app] if self.app else []),  # else gunicorn.conf.py's wsgi_app
-                ],
+                ),
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,

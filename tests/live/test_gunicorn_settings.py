@@ -4,10 +4,9 @@ fail requests: exit 3 (a worker failed to boot), the setting named in its log.""
 from __future__ import annotations
 
 import subprocess
-import sys
 
 from tests.conftest import TEST_SECRET
-from tests.live.helpers import ROOT, free_port
+from tests.live.helpers import ROOT, free_port, gunicorn_argv
 
 
 def test_a_wrong_setting_stops_gunicorn(tmp_path):
@@ -21,15 +20,7 @@ def test_a_wrong_setting_stops_gunicorn(tmp_path):
         "WEBAPP_TRUSTED_PROXIES": "abc",
     }
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            str(ROOT / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{free_port()}",
-        ],
+        gunicorn_argv(free_port()),
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
