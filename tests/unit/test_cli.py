@@ -270,7 +270,7 @@ def test_a_password_that_is_not_utf8_is_refused(app, tmp_path, args):
         input=NOT_UTF8_PASSWORD,
         capture_output=True,
         cwd=ROOT,
-        timeout=60,
+        # No timeout: its wait sleeps, and under faketime (make test-clock) a sleep may fail.
         env={
             **os.environ,
             "PYTHONIOENCODING": "utf-8:surrogateescape",
