@@ -97,10 +97,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         _refuse(problems)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
-    if not app.config["DATABASE_URL"].startswith("sqlite"):
-        # A database server drops connections (a restart, an idle timeout): check a pooled one
-        # before use, rather than fail the request that happens to get it.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     if app.config["TRUSTED_PROXIES"]:
@@ -123,7 +119,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         templating,
         views,
     )
-    from .db import writer_queue
+    from .db import server_pool, writer_queue
     from .extensions import csrf, db, migrate
     from .forms import widgets
     from .telemetry import logs, metrics, timing
@@ -135,6 +131,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         timing.init_app(app, db.engine, on_end=(logs.request_lines(app), metrics.observe))
+        if db.engine.dialect.name != "sqlite":
+            # A server drops connections (a restart, an idle timeout); a file does not.
+            server_pool.check_idle_connections(db.engine)
     # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices
     # a changed column type, not just added and dropped columns.
     migrate.init_app(
