@@ -26,6 +26,18 @@ TOKEN_FIELDS = ("name", "role", "revoked_at")
 _INSERT = sa.insert(AuditEvent)
 #: The PostgreSQL advisory lock that hands out event ids in commit order (see ``record``).
 EVENTS_LOCK = 0x5D_E7E7
+_COLUMNS = ("at", "actor", "action", "changes", "share_id", "share_handle", "claim_id")
+#: ``_INSERT`` on PostgreSQL for the feed's events: the lock first, in the same statement (one
+#: round trip, not two, on every change to a share). A MATERIALIZED CTE is read before the row
+#: it feeds is made, so the id (the sequence's next value) is only drawn under the lock.
+_locked = sa.select(sa.func.pg_advisory_xact_lock(EVENTS_LOCK)).cte("events_lock")
+_locked = _locked.prefix_with("MATERIALIZED", dialect="postgresql")
+_INSERT_LOCKED = sa.insert(AuditEvent).from_select(
+    _COLUMNS,
+    sa.select(
+        *(sa.bindparam(name, type_=AuditEvent.__table__.c[name].type) for name in _COLUMNS)
+    ).select_from(_locked),
+)
 
 
 def current_actor() -> str:
@@ -107,11 +119,10 @@ def record_many(
     """
     if not events:
         return
-    if connection.dialect.name == "postgresql" and action in SHARE_ACTIONS:
-        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENTS_LOCK)))
+    in_feed = connection.dialect.name == "postgresql" and action in SHARE_ACTIONS
     at, actor = at or utcnow(), actor or current_actor()
     connection.execute(
-        _INSERT,
+        _INSERT_LOCKED if in_feed else _INSERT,
         [
             {
                 "at": at,
