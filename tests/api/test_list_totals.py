@@ -168,6 +168,7 @@ def test_status_totals_equal_counting_at_any_instant(app, now):
     )
     with app.app_context():
         shares = db.session.scalars(sa.select(Share).order_by(Share.id)).all()
+        every_count = []
         for status in ShareStatus:
             counted = db.session.scalar(
                 sa.select(sa.func.count()).select_from(Share).where(status_condition(status, now))
@@ -175,6 +176,12 @@ def test_status_totals_equal_counting_at_any_instant(app, now):
             by_rule = sum(share.status(now) is status for share in shares)
             assert db.session.scalar(sa.select(totals.status_total(status, now))) == counted
             assert counted == by_rule, status
+            every_count.append(counted)
+        # All three at once (the home page and /metrics), and every share.
+        assert list(db.session.execute(totals.status_totals(now)).one()) == [
+            *every_count,
+            len(shares),
+        ]
 
 
 FILTER_CASES = [

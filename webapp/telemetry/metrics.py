@@ -85,16 +85,16 @@ def observe(record: RequestRecord) -> None:
 
 
 def figures(now: datetime) -> sa.Select:
-    """One row: the number of shares of each status (``ShareStatus`` order), then of claims
-    made in the last 24 hours. A few index lookups, whatever the number of shares: the status
-    totals come from the tallies, the claims from the claim-time index."""
+    """One row: the number of shares of each status (``ShareStatus`` order) and of every share,
+    then of claims made in the last 24 hours. A few index lookups, whatever the number of
+    shares: the status totals come from the tallies, the claims from the claim-time index."""
     claims = (
         sa.select(sa.func.count())
         .select_from(ShareClaim)
         .where(ShareClaim.claimed_at >= now - CLAIMS_WINDOW)
         .scalar_subquery()
     )
-    return sa.select(*(totals.status_total(status, now) for status in ShareStatus), claims)
+    return totals.status_totals(now).add_columns(claims)
 
 
 class DatabaseFigures:
@@ -105,7 +105,7 @@ class DatabaseFigures:
             "sharedesk_database_up", "Whether this scrape could read the database (1) or not (0)."
         )
         try:
-            *shares, claims = db.session.execute(figures(utcnow())).one()
+            *shares, _every, claims = db.session.execute(figures(utcnow())).one()
         except sa.exc.SQLAlchemyError as error:
             db.session.rollback()
             current_app.logger.warning("Metrics could not read the database: %s", error)
