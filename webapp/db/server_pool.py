@@ -3,10 +3,11 @@
 A server drops connections (a restart, an idle timeout), and a request handed a dead one would
 fail: SQLAlchemy's ``pool_pre_ping`` checks every connection at every checkout. That is a round
 trip, and under load each API create checks out twice (its token's count, then its own
-transaction), each time a connection that was in use a moment before; the two checks cost it
-about 0.5 ms of CPU, an eighth of its work (docs/design.md). Here a connection is checked only when
-it has been back in the pool for ``IDLE_SECONDS`` or more: the connections a busy server uses are
-never idle that long, and the one that waited out a restart is checked before anyone uses it.
+transaction), each time a connection that was in use a moment before: the two checks cost a
+create 0.5 ms of the app's CPU in one process and about 1 ms under load (docs/design.md). Here a
+connection is checked only when it has been back in the pool for ``IDLE_SECONDS`` or more: the
+connections a busy server uses are never idle that long, and the one that waited out a restart
+is checked before anyone uses it.
 """
 
 from __future__ import annotations
