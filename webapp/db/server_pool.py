@@ -6,8 +6,10 @@ trip, and under load each API create checks out twice (its token's count, then i
 transaction), each time a connection that was in use a moment before: the two checks cost a
 create 0.5 ms of the app's CPU in one process and about 1 ms under load (docs/design.md). Here a
 connection is checked only when it has been back in the pool for ``IDLE_SECONDS`` or more: the
-connections a busy server uses are never idle that long, and the one that waited out a restart
-is checked before anyone uses it.
+connections a busy server uses are never idle that long, and one that waited out a restart is
+checked before anyone uses it. What a restart costs: the requests using the database as it went
+down, and one that takes a connection returned less than a second before it. That one answers
+503 (as the others do), and its failure has SQLAlchemy replace every older connection.
 """
 
 from __future__ import annotations
