@@ -93,3 +93,17 @@ def test_the_app_replaces_a_connection_its_server_dropped(app, api, monkeypatch)
     assert answer.status_code == 200, answer.text
     assert answer.json["meta"]["total"] == 0
     assert checked
+
+    # The price of checking only idle connections, as the module says: a request that takes one
+    # the server dropped less than a second after its last use answers 503, and every older
+    # connection is replaced, so the next request is served.
+    monkeypatch.setattr(server_pool, "IDLE_SECONDS", 3600)
+    backends.clear()
+    sa.event.listen(engine, "checkout", seen)
+    assert api.get("/api/v3/shares").status_code == 200
+    sa.event.remove(engine, "checkout", seen)
+    assert database.end_backends(backends) == len(backends) > 0
+    dropped = api.get("/api/v3/shares")
+    assert dropped.status_code == 503, dropped.text
+    assert dropped.json["message"].startswith("The database is busy or out of reach.")
+    assert api.get("/api/v3/shares").status_code == 200
