@@ -596,9 +596,14 @@ def _with_integer(body: dict, digits: int, sign: str = "") -> bytes:
 @pytest.mark.parametrize(
     ("field", "value", "sign", "message"),
     [
-        ("source_id", "@", "", "The source id field must be an integer."),
-        ("period", "@", "", "The period field must be an integer."),
-        ("remaining_quantity", "@", "-", "The remaining quantity field must be at least 0."),
+        ("source_id", "@", "", "The source id field must be between 1 and 9223372036854775807."),
+        ("period", "@", "", "The period field must be between 0 and 36500."),
+        (
+            "remaining_quantity",
+            "@",
+            "-",
+            "The remaining quantity field must be between 0 and 2147483647.",
+        ),
         ("code", "@", "", "The code field must be a string."),
         ("meta", ["@"], "", "The meta field must be an array of strings."),
         ("is_cloneable", "@", "-", "The is cloneable field must be true or false."),
@@ -623,7 +628,7 @@ def test_an_integer_too_long_for_int_is_its_fields_422(
 @pytest.mark.parametrize(
     ("method", "path", "body", "field", "message"),
     [
-        ("put", "", {"period": "@"}, "period", "The period field must be an integer."),
+        ("put", "", {"period": "@"}, "period", "The period field must be between 0 and 36500."),
         ("post", "/claim", {"profile_id": "@", "code": "C"}, "profile_id",
          "The profile id field must be a string."),
         ("post", "/claim", {"profile_id": "c", "code": "C", "meta": ["@"]}, "meta",

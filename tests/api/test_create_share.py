@@ -598,7 +598,9 @@ def test_a_422_names_every_bad_field_at_once(app, api):
     assert errors["source_id"] == ["The source id field must be an integer."]
     assert errors["source_type"] == ["The selected source type is invalid."]
     assert errors["is_cloneable"] == ["The is cloneable field must be true or false."]
-    assert errors["remaining_quantity"] == ["The remaining quantity field must be at least 0."]
+    assert errors["remaining_quantity"] == [
+        "The remaining quantity field must be between 0 and 2147483647."
+    ]
     assert factories.share_count(app) == 0
 
 

@@ -172,7 +172,7 @@ def test_staff_and_token_administration_is_not_in_the_feed(app, api, client):
         ),
         (
             {"page[after]": "-1"},
-            {"page[after]": ["The page after parameter must be an integer."]},
+            {"page[after]": ["The page after parameter must be between 0 and 2147483647."]},
         ),
         (
             {"page[number]": "2"},

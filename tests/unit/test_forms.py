@@ -60,11 +60,30 @@ def test_integer_fields_refuse_other_json_types(share_form, field, value):
     assert field not in formdata
 
 
+#: What a whole number outside every range is told: the field's own range, where it has one.
+OUT_OF_RANGE = {
+    "source_id": "between 1 and 9223372036854775807",
+    "period": "between 0 and 36500",
+    "quantity": "at least 0",  # no range of its own: it must be 1 (validate_quantity)
+    "remaining_quantity": "between 0 and 2147483647",
+}
+
+
 @pytest.mark.parametrize("field", INTEGER_FIELDS)
-def test_negative_json_integers_are_refused(share_form, field):
-    formdata, errors = formdata_from_json(share_form, {field: -1})
-    assert errors == {field: [must_be(field, "at least 0")]}
-    assert field not in formdata
+@pytest.mark.parametrize("value", [-1, "-1"])
+def test_negative_integers_are_told_the_fields_range(request_ctx, field, value):
+    form, valid = form_from_json(ShareForm, {**VALID, field: value})
+    assert not valid
+    assert form.errors[field][0] == must_be(field, OUT_OF_RANGE[field])
+    assert form.data[field] is None
+
+
+@pytest.mark.parametrize("field", ["source_id", "period", "remaining_quantity"])
+@pytest.mark.parametrize("value", [10**19, 10**40, "9" * 25, "00" + "9" * 20])
+def test_integers_longer_than_any_column_are_told_the_fields_range(request_ctx, field, value):
+    form, valid = form_from_json(ShareForm, {**VALID, field: value})
+    assert not valid
+    assert form.errors[field][0] == must_be(field, OUT_OF_RANGE[field])
 
 
 @pytest.mark.parametrize(("value", "expected"), [(True, "y"), (False, "")])
@@ -305,3 +324,12 @@ def test_each_form_gets_its_own_meta_and_csrf_token_field(app):
     # The CSRF field is WTForms' own, bound to its form.
     assert with_csrf.csrf_token is not again.csrf_token
     assert with_csrf.csrf_token.csrf_impl is not again.csrf_token.csrf_impl
+
+
+@pytest.mark.parametrize("value", ["-0", "0" * 25 + "7", "1-2", "--1"])
+def test_only_whole_numbers_out_of_range_are_told_the_range(request_ctx, value):
+    """ "-0" is zero and a long run of zeros may hide a small number: neither is told a range
+    it may already be in; anything else not digits is not an integer."""
+    form, valid = form_from_json(ShareForm, {**VALID, "period": value, "period_type": "days"})
+    assert not valid
+    assert form.errors["period"] == [must_be("period", "an integer")]

@@ -185,7 +185,7 @@ def test_valid_post_applies_the_contract_defaults(app, client):
 
 INVALID = {
     "profile_id": ("   ", "The profile id field is required."),
-    "source_id": ("-5", "The source id field must be an integer."),
+    "source_id": ("-5", "The source id field must be between 1 and 9223372036854775807."),
     "code": ("c" * 256, "The code field must not be greater than 255 characters."),
     "period": ("", "The period field is required when the period type is weeks."),
     "remaining_quantity": ("3", "must be 0 or 1 when the share is not cloneable."),

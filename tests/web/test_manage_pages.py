@@ -894,7 +894,7 @@ BAD_EXPIRES_AT = "The expires at field must be a valid ISO 8601 date-time."
     ("changes", "errors"),
     [
         ({"period": "x"}, {"period": "The period field must be an integer."}),
-        ({"period": "-2"}, {"period": "The period field must be an integer."}),
+        ({"period": "-2"}, {"period": "The period field must be between 0 and 36500."}),
         ({"period": "36501"}, {"period": "The period field must be between 0 and 36500."}),
         ({"period": ""}, {"period": "The period field is required when the period type is weeks."}),
         ({"period_type": "fortnights"}, {"period_type": "The selected period type is invalid."}),

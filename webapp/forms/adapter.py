@@ -79,12 +79,9 @@ def formdata_from_json(fields: Iterable[Field], payload: dict) -> tuple[JSONForm
             continue
         if isinstance(field_, DigitsIntegerField):
             if isinstance(value, int | LongInteger) and not isinstance(value, bool):
-                # The field reads the digits, and refuses more of them than any range holds.
-                digits = str(value)
-                if digits.startswith("-"):
-                    errors[name] = [f"The {label} field must be at least 0."]
-                else:
-                    formdata[name] = digits
+                # The field reads the digits, and names its range to one outside every range
+                # (below 0, or longer than any column holds), as it does on a page.
+                formdata[name] = str(value)
             # "" is no integer: only code, absolute_expiry and timezone read "" as null.
             elif _is_text(value) and value != "":
                 formdata[name] = value

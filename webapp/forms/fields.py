@@ -125,12 +125,14 @@ def one_line(form, field):
 def between(low: int, high: int):
     def check(form, field):
         if field.data is not None and not low <= field.data <= high:
-            raise ValidationError(
-                f"The {human(field.short_name)} field must be between {low} and {high}."
-            )
+            raise ValidationError(_out_of_range(field.short_name, low, high))
 
     check.json_schema = {"minimum": low, "maximum": high}  # read by the OpenAPI document
     return check
+
+
+def _out_of_range(name: str, low: int, high: int) -> str:
+    return f"The {human(name)} field must be between {low} and {high}."
 
 
 def empty_to_none(value):
@@ -145,6 +147,8 @@ def strip(value):
 # --- fields -------------------------------------------------------------------------------
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
+#: A whole number that no integer column holds: below zero, or more digits than a BIGINT has.
+_OUT_OF_EVERY_RANGE = re.compile(r"-0*[1-9][0-9]*|0*[1-9][0-9]{19,}")
 
 
 class DigitsIntegerField(Field):
@@ -160,9 +164,22 @@ class DigitsIntegerField(Field):
             self.data = None
             return
         self.data = None
+        if _OUT_OF_EVERY_RANGE.fullmatch(raw):
+            raise ValueError(self._out_of_range(negative=raw.startswith("-")))
         if not _DIGITS.fullmatch(raw):
             raise ValueError(f"The {human(self.short_name)} field must be an integer.")
         self.data = int(raw)
+
+    def _out_of_range(self, negative: bool) -> str:
+        """What a whole number outside this field's range is told, as its range check would
+        say it (``-3`` is an integer: "must be an integer" would be no help)."""
+        for check in self.validators:
+            bounds = getattr(check, "json_schema", {})
+            if "minimum" in bounds:
+                return _out_of_range(self.short_name, bounds["minimum"], bounds["maximum"])
+        if negative:
+            return f"The {human(self.short_name)} field must be at least 0."
+        return f"The {human(self.short_name)} field must be an integer."
 
     def _value(self):
         if self.raw_data:
