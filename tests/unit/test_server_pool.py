@@ -67,6 +67,20 @@ def test_an_idle_connection_is_checked_and_a_dead_one_replaced(tmp_path, monkeyp
     engine.dispose()
 
 
+def _served_then_dropped(engine: sa.Engine, api) -> None:
+    """A request, served; then the server ends every process that request used, as a restart
+    of the database server would (PostgreSQL only)."""
+    backends = set()
+
+    def seen(dbapi_connection, _record, _proxy):
+        backends.add(dbapi_connection.info.backend_pid)
+
+    sa.event.listen(engine, "checkout", seen)
+    assert api.get("/api/v3/shares").status_code == 200
+    sa.event.remove(engine, "checkout", seen)
+    assert database.end_backends(backends) == len(backends) > 0
+
+
 def test_the_app_replaces_a_connection_its_server_dropped(app, api, monkeypatch):
     """On PostgreSQL, every connection the server ended is replaced before a request uses it;
     SQLite has no server to drop one, and its connections are never checked."""
@@ -74,20 +88,12 @@ def test_the_app_replaces_a_connection_its_server_dropped(app, api, monkeypatch)
         engine = db.engine
     checked = _pinged(monkeypatch, engine)
     monkeypatch.setattr(server_pool, "IDLE_SECONDS", 0)
-    backends = set()
-
-    def seen(dbapi_connection, _record, _proxy):
-        if database.on_postgres():
-            backends.add(dbapi_connection.info.backend_pid)
-
-    sa.event.listen(engine, "checkout", seen)
-    assert api.get("/api/v3/shares").status_code == 200
-    sa.event.remove(engine, "checkout", seen)
     if not database.on_postgres():
+        assert api.get("/api/v3/shares").status_code == 200
         assert api.get("/api/v3/shares").status_code == 200
         assert checked == []
         return
-    assert database.end_backends(backends) == len(backends) > 0
+    _served_then_dropped(engine, api)
     checked.clear()
     answer = api.get("/api/v3/shares")
     assert answer.status_code == 200, answer.text
@@ -98,11 +104,7 @@ def test_the_app_replaces_a_connection_its_server_dropped(app, api, monkeypatch)
     # the server dropped less than a second after its last use answers 503, and every older
     # connection is replaced, so the next request is served.
     monkeypatch.setattr(server_pool, "IDLE_SECONDS", 3600)
-    backends.clear()
-    sa.event.listen(engine, "checkout", seen)
-    assert api.get("/api/v3/shares").status_code == 200
-    sa.event.remove(engine, "checkout", seen)
-    assert database.end_backends(backends) == len(backends) > 0
+    _served_then_dropped(engine, api)
     dropped = api.get("/api/v3/shares")
     assert dropped.status_code == 503, dropped.text
     assert dropped.json["message"].startswith("The database is busy or out of reach.")

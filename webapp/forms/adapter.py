@@ -13,7 +13,7 @@ from wtforms import BooleanField, Field
 
 from ..models import BODY_FIELDS
 from .base import Form
-from .fields import DigitsIntegerField, EnumSelectField, LinesField, human
+from .fields import DigitsIntegerField, EnumSelectField, LinesField, human, not_an_integer
 
 
 class JSONFormData(MultiDict):
@@ -86,7 +86,7 @@ def formdata_from_json(fields: Iterable[Field], payload: dict) -> tuple[JSONForm
             elif _is_text(value) and value != "":
                 formdata[name] = value
             else:
-                errors[name] = [f"The {label} field must be an integer."]
+                errors[name] = [not_an_integer(name)]
         elif isinstance(field_, BooleanField):
             if not isinstance(value, bool):
                 errors[name] = [f"The {label} field must be true or false."]

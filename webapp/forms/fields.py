@@ -135,6 +135,11 @@ def _out_of_range(name: str, low: int, high: int) -> str:
     return f"The {human(name)} field must be between {low} and {high}."
 
 
+def not_an_integer(name: str) -> str:
+    """What an integer field tells a value that is no whole number (a page, JSON, a CSV row)."""
+    return f"The {human(name)} field must be an integer."
+
+
 def empty_to_none(value):
     """An empty string means null (contract: code, absolute_expiry, timezone)."""
     return None if value == "" else value
@@ -167,7 +172,7 @@ class DigitsIntegerField(Field):
         if _OUT_OF_EVERY_RANGE.fullmatch(raw):
             raise ValueError(self._out_of_range(negative=raw.startswith("-")))
         if not _DIGITS.fullmatch(raw):
-            raise ValueError(f"The {human(self.short_name)} field must be an integer.")
+            raise ValueError(not_an_integer(self.short_name))
         self.data = int(raw)
 
     def _out_of_range(self, negative: bool) -> str:
@@ -179,7 +184,7 @@ class DigitsIntegerField(Field):
                 return _out_of_range(self.short_name, bounds["minimum"], bounds["maximum"])
         if negative:
             return f"The {human(self.short_name)} field must be at least 0."
-        return f"The {human(self.short_name)} field must be an integer."
+        return not_an_integer(self.short_name)
 
     def _value(self):
         if self.raw_data:
