@@ -69,9 +69,14 @@ test-postgres: install-test chromium
 # No test may depend on today's date: the fast suite again with the clock a year ahead, and
 # started an hour before Melbourne's clocks go back (2027-04-04 03:00 AEDT = 16:00 UTC the day
 # before), ticking through the change. The monotonic clock stays real, or lock timeouts hang.
+# libfaketime reads its setting again every 10 s by default, with getenv, from whichever thread
+# asks the time; pytest sets PYTEST_CURRENT_TEST at the same moment on another, and a getenv
+# racing a setenv crashed a worker once (a segfault in an xdist worker, 2026-12-02): it reads
+# the setting once.
+FAKETIME = FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_CACHE_DURATION=86400 faketime
 test-clock: install-test faketime
-	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+400d' $(PYTEST) -q -m "$(FAST)"
-	FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC faketime -f '@2027-04-03 15:00:00' $(PYTEST) -q -m "$(FAST)"
+	$(FAKETIME) -f '+400d' $(PYTEST) -q -m "$(FAST)"
+	TZ=UTC $(FAKETIME) -f '@2027-04-03 15:00:00' $(PYTEST) -q -m "$(FAST)"
 
 faketime:
 	@if command -v faketime >/dev/null; then exit 0; fi; \
