@@ -7,6 +7,7 @@ overlap the time requests wait on the database. Command-line flags override thes
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -20,7 +21,8 @@ if _OWN_METRICS_DIR:
 else:
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
-from webapp.telemetry import logs  # noqa: E402 (imports nothing of prometheus_client)
+from webapp import settings_problems  # noqa: E402
+from webapp.telemetry import logs  # noqa: E402
 
 wsgi_app = "webapp:create_app()"
 bind = "127.0.0.1:8000"
@@ -38,7 +40,17 @@ control_socket_disable = True
 
 
 def on_starting(server):
-    """Before the first worker: no counts left over from an earlier run in the directory."""
+    """Before the first worker: a wrong setting stops gunicorn here, each named once, with exit 3
+    (a worker failed to boot: what gunicorn itself says when every worker refuses); then no
+    counts left over from an earlier run in the directory."""
+    problems = settings_problems()
+    if problems:
+        for problem in problems:
+            server.log.error(problem)
+        if server.pidfile is not None:
+            server.pidfile.unlink()
+        on_exit(server)
+        sys.exit(3)
     for leftover in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
         leftover.unlink()
 

@@ -11,7 +11,7 @@ from typing import NoReturn
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Config, Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,18 +79,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then WEBAPP_* variables, then tests."""
     app = Flask(
         __name__,
-        instance_path=os.environ.get("WEBAPP_INSTANCE_PATH", str(ROOT / "instance")),
+        instance_path=_instance_path(),
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
     # Keep JSON objects in the contract's field order instead of sorting their keys.
     app.json.sort_keys = False
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env("WEBAPP", loads=_env_value)
-    if test_config:
-        app.config.update(test_config)
+    _load_settings(app.config, test_config)
     # First: a wrong setting stops the app before anything opens or reads it.
     problems = _wrong_settings(app.config)
     if problems:
@@ -156,6 +152,27 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin.health)
     metrics.init_app(app)
     return app
+
+
+def settings_problems() -> list[str]:
+    """What create_app would refuse in the settings it would read now, a line for each. gunicorn's
+    master asks before it starts a worker (gunicorn.conf.py): workers that each fail to boot
+    stop gunicorn too, but with exit 1 and a traceback when two of them fail at once."""
+    config = Config(_instance_path())
+    _load_settings(config)
+    return _wrong_settings(config)
+
+
+def _instance_path() -> str:
+    return os.environ.get("WEBAPP_INSTANCE_PATH", str(ROOT / "instance"))
+
+
+def _load_settings(config: Config, test_config: dict | None = None) -> None:
+    config.from_mapping(DEFAULTS)
+    config.from_pyfile("config.py", silent=True)
+    config.from_prefixed_env("WEBAPP", loads=_env_value)
+    if test_config:
+        config.update(test_config)
 
 
 def _env_value(value: str):

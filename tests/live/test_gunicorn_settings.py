@@ -1,5 +1,7 @@
 """gunicorn as `make serve` runs it refuses to start on a wrong setting, rather than serve and
-fail requests: exit 3 (a worker failed to boot), the setting named in its log."""
+fail requests: exit 3 (a worker failed to boot), every wrong setting named once in its log, before
+any worker starts. When workers refused one by one, two failing at once made gunicorn 27 exit 1
+with a traceback (its halt reaps the second worker and raises again)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ def test_a_wrong_setting_stops_gunicorn(tmp_path):
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         # It started, then answered every request with X-Forwarded-For 500.
         "WEBAPP_TRUSTED_PROXIES": "abc",
+        "WEBAPP_LOG_LEVEL": "loud",
     }
     done = subprocess.run(
         gunicorn_argv(free_port()),
@@ -30,7 +33,12 @@ def test_a_wrong_setting_stops_gunicorn(tmp_path):
     )
     assert done.returncode == 3, done.stderr[-3000:]
     assert (
-        "TRUSTED_PROXIES 'abc' is not a whole number of 0 or more (set WEBAPP_TRUSTED_PROXIES)."
-        in done.stderr
-    )
+        done.stderr.count(
+            "TRUSTED_PROXIES 'abc' is not a whole number of 0 or more (set WEBAPP_TRUSTED_PROXIES)."
+        )
+        == 1
+    ), done.stderr
+    assert "LOG_LEVEL 'loud' is not one of DEBUG, INFO, WARNING, ERROR" in done.stderr
+    assert "Booting worker" not in done.stderr
+    assert "Traceback" not in done.stderr
     assert not (tmp_path / "instance").exists()  # refused before anything was made
