@@ -64,7 +64,7 @@ def test_integer_fields_refuse_other_json_types(share_form, field, value):
 OUT_OF_RANGE = {
     "source_id": "between 1 and 9223372036854775807",
     "period": "between 0 and 36500",
-    "quantity": "at least 0",  # no range of its own: it must be 1 (validate_quantity)
+    "quantity": "1",  # its range is 1 to 1
     "remaining_quantity": "between 0 and 2147483647",
 }
 

@@ -132,6 +132,8 @@ def between(low: int, high: int):
 
 
 def _out_of_range(name: str, low: int, high: int) -> str:
+    if low == high:
+        return f"The {human(name)} field must be {low}."
     return f"The {human(name)} field must be between {low} and {high}."
 
 

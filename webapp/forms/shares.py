@@ -194,7 +194,7 @@ class ShareForm(ExpiryForm):
     source_type = EnumSelectField(SourceType, "Source type", validators=[required])
     source_id = DigitsIntegerField("Source ID", validators=[required, between(1, BIGINT_MAX)])
     timezone = TimezoneField("Time zone")
-    quantity = DigitsIntegerField("Quantity", default=1, validators=[optional])
+    quantity = DigitsIntegerField("Quantity", default=1, validators=[optional, between(1, 1)])
     remaining_quantity = DigitsIntegerField(
         "Remaining quantity",
         validators=[optional, between(0, INT_MAX)],
@@ -204,10 +204,6 @@ class ShareForm(ExpiryForm):
 
     def zone_name(self) -> str:
         return self.timezone.data or current_app.config["DEFAULT_TIMEZONE"]
-
-    def validate_quantity(self, field):
-        if field.data is not None and field.data != 1:
-            raise ValidationError("The quantity field must be 1.")
 
     def validate_remaining_quantity(self, field):
         if field.data is not None and field.data > 1 and not self.is_cloneable.data:

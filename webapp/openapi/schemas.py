@@ -76,9 +76,8 @@ def field_schema(field) -> dict:
             "description": "A JSON integer, written without a fraction or exponent.",
         }
         low, high = number.get("minimum", 0), number.get("maximum", 10**MAX_DIGITS - 1)
-        if field.name == "quantity":
-            number["enum"] = [1]
-            low = high = 1
+        if low == high:
+            number["enum"] = [low]
         schema = {"anyOf": [number, digits(low, high)]}
     elif isinstance(field, EnumSelectField):
         schema = {
