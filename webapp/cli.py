@@ -88,13 +88,25 @@ def _schema_problem(connection: sa.Connection) -> str | None:
     )
 
 
-def _on_database(command):
-    """Run ``command`` once the database is open and at this version's schema."""
+def _on_database(command=None, *, schema: bool = True):
+    """Run ``command`` once the database is open (and, with ``schema``, at this version's
+    schema). A database error on the way (locked past the busy timeout, a lost connection, a
+    duplicate that a concurrent command made) ends it with one line, not a traceback: the
+    command commits once, at its end, so nothing of it was saved."""
+    if command is None:
+        return functools.partial(_on_database, schema=schema)
 
     @functools.wraps(command)
     def run(*args, **kwargs):
-        _open_database()
-        return command(*args, **kwargs)
+        _open_database(schema)
+        try:
+            return command(*args, **kwargs)
+        except sa.exc.DBAPIError as error:
+            db.session.rollback()
+            raise click.ClickException(
+                f"The database at {_where()} stopped the command: {_first_line(error)}. "
+                "Nothing of it was saved; run it again."
+            ) from None
 
     return run
 
@@ -144,9 +156,9 @@ def _as_cli_actor() -> None:
 
 @click.command("init-db")
 @with_appcontext
+@_on_database(schema=False)
 def init_db_command():
     """Create the database or upgrade it to the latest migration (safe to run again)."""
-    _open_database(schema=False)
     flask_migrate.upgrade()
     click.echo(f"Database ready: {_where()}")
     has_staff = db.session.scalar(sa.select(sa.func.count(Staff.id)))
@@ -228,9 +240,10 @@ def revoke_token(name: str):
 def create_staff(email: str, role: str):
     """Make a staff account; the password is asked for, or read from standard input."""
     _as_cli_actor()
+    problem = Staff.email_problem(email)
+    if problem:
+        raise click.BadParameter(problem, param_hint="EMAIL")
     email = Staff.normalise_email(email)
-    if "@" not in email or len(email) > 254:
-        raise click.BadParameter("must be an email address", param_hint="EMAIL")
     if Staff.by_email(email):
         raise click.ClickException(f"A staff account for {email} exists already.")
     accounts.create_staff(email, Role(role), _read_password())

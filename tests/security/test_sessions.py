@@ -847,12 +847,35 @@ def test_staff_create_refuses_a_bad_role(app, args, message):
     assert staff_count(app) == 0
 
 
-def test_staff_create_refuses_a_bad_email(app):
-    result = run(app, "staff", "create", "not-an-email", "--role", "admin",
+#: Not an email address: what would print as two lines, drive a terminal or hide a space.
+BAD_EMAILS = ["not-an-email", "who@", "@example.com", "a@b@example.com", "two words@example.com",
+              "tab\t@example.com", "esc\x1b[2J@example.com", "line\u2028@example.com"]  # fmt: skip
+
+
+@pytest.mark.parametrize("email", BAD_EMAILS)
+def test_staff_create_refuses_a_bad_email(app, email):
+    result = run(app, "staff", "create", email, "--role", "admin",
                  input="a long enough password\n")  # fmt: skip
     assert result.exit_code == 2
-    assert "must be an email address" in result.output
+    assert "Invalid value for EMAIL: must be an email address" in result.output
     assert staff_count(app) == 0
+
+
+@pytest.mark.parametrize("email", BAD_EMAILS)
+def test_the_staff_page_refuses_a_bad_email_as_the_cli_does(client, email):
+    before = staff_count(client.application)
+    response = client.post(
+        "/admin/staff",
+        data={
+            "csrf_token": csrf_token(client),
+            "email": email,
+            "role": "viewer",
+            "password": "a long enough password",
+        },
+    )
+    assert response.status_code == 422
+    assert "The email field must be an email address." in response.get_data(as_text=True)
+    assert staff_count(client.application) == before
 
 
 def test_sign_in_records_the_address_it_came_from(app, anon_client):

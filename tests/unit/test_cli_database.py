@@ -5,6 +5,7 @@ no traceback, and nothing made or written."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 
-from tests import database
-from tests.conftest import TEST_SECRET, table_names
+from tests import database, factories
+from tests.bulk import csv_file, vip_rows
+from tests.conftest import TEST_SECRET, make_app, table_names
+from tests.security.helpers import fingerprint
 from tests.unit.test_cli import assert_clean_failure
 from webapp import ROOT, create_app
 from webapp.extensions import db
@@ -228,3 +231,48 @@ def test_a_database_in_a_read_only_directory_says_why(tmp_path):
         assert files(directory) == before
     finally:
         directory.chmod(0o755)
+
+
+# --- busy ----------------------------------------------------------------------------------
+
+#: Each command that writes, with what it reads from standard input.
+WRITING = [
+    (("staff", "create", "new@example.com", "--role", "admin"), PASSWORD),
+    (("staff", "set-password", "ann@example.com"), PASSWORD),
+    (("tokens", "create", "second"), ""),
+    (("tokens", "revoke", "nightly"), ""),
+    (("check-tallies", "--repair"), ""),
+    (("shares", "import", "-"), csv_file(*vip_rows(3)).decode()),
+]
+
+
+@pytest.mark.parametrize(("command", "stdin"), WRITING, ids=[" ".join(c) for c, _ in WRITING])
+def test_a_database_locked_past_its_busy_timeout_ends_a_write_with_one_line(
+    tmp_path, command, stdin
+):
+    """Another process holds SQLite's write lock (a long import, a backup) for longer than the
+    busy timeout (0 here: at once). It was a traceback."""
+    path = tmp_path / "busy.sqlite3"
+    app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{path}", SQLITE_BUSY_TIMEOUT_MS=0)
+    factories.staff(app, "ann@example.com", "admin")
+    factories.token(app, "nightly", "agent")
+    factories.share(app)
+    with app.app_context():
+        # Off, so that --repair has something to write.
+        db.session.execute(sa.text("UPDATE share_tallies SET shares = shares + 2"))
+        db.session.commit()
+    before = fingerprint(app)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = app.test_cli_runner().invoke(args=list(command), input=stdin)
+    finally:
+        holder.close()
+
+    message = (
+        f"Error: The database at {shown(app)} stopped the command: database is locked. "
+        "Nothing of it was saved; run it again.\n"
+    )
+    assert_clean_failure(result, message)
+    assert result.output.endswith(message)  # after what it had found (an import's rows)
+    assert fingerprint(app) == before

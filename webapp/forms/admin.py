@@ -45,11 +45,9 @@ class StaffForm(Form):
     )
 
     def validate_email(self, field):
-        if field.data and len(Staff.normalise_email(field.data)) > 254:
-            # Lowercasing can lengthen text ("İ" becomes two characters).
-            raise ValidationError("The email field must not be greater than 254 characters.")
-        if field.data and "@" not in field.data:
-            raise ValidationError("The email field must be an email address.")
+        problem = field.data and Staff.email_problem(field.data)
+        if problem:
+            raise ValidationError(f"The email field {problem}.")
         if field.data and Staff.by_email(field.data):
             raise ValidationError("A staff account with this email exists already.")
 
