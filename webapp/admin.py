@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
@@ -72,20 +71,31 @@ def staff():
         m.id: StaffRoleForm(formdata=None, data={"role": m.role}, meta={"csrf": False})
         for m in members
     }
-    live = sa.select(ApiToken).where(
-        ApiToken.revoked_at.is_(None), ApiToken.creator_id.is_not(None)
-    )
-    tokens_made = defaultdict(list)
-    for token in db.session.scalars(live.order_by(ApiToken.name)):
-        tokens_made[token.creator_id].append(token.name)
     return render_template(
         "admin/staff.html",
         form=form,
         members=members,
         role_forms=role_forms,
-        tokens_made=tokens_made,
         min_password=Staff.MIN_PASSWORD,
     ), status
+
+
+@bp.get("/staff/<int:staff_id>/deactivate")
+@requires(Role.ADMIN)
+def deactivate_staff(staff_id: int):
+    """Ask before deactivating a member, as before revoking a token: it signs them out at once,
+    and revoking the tokens they made with it cannot be undone. The answer posts to
+    ``update_staff``."""
+    member = db.get_or_404(Staff, staff_id)
+    if member.id == g.staff.id:
+        flash("You cannot change your own role or deactivate yourself.", "error")
+        return redirect(url_for("admin.staff"))
+    if not member.is_active:
+        flash(f"Staff account {member.email} is deactivated already.", "info")
+        return redirect(url_for("admin.staff"))
+    return render_template(
+        "admin/deactivate.html", member=member, tokens=accounts.live_tokens_made_by(member)
+    )
 
 
 @bp.post("/staff/<int:staff_id>")

@@ -256,8 +256,9 @@ def test_sign_in_and_forbidden_pages_pass_axe(browser, base_url, live_app):
 
 
 def test_the_staff_page_with_every_form_of_a_row_passes_axe(page: Page, live_app):
-    """Another admin who made a live token: their row carries the role, deactivate (with the
-    offer to revoke the token) and temporary-password forms, and still fits 360 px."""
+    """Another admin who made a live token: their row carries the role and temporary-password
+    forms and the link to deactivate, and still fits 360 px; the confirmation it opens offers
+    to revoke the token, passes axe too, and deactivates them."""
     import secrets
 
     from webapp import accounts
@@ -272,9 +273,18 @@ def test_the_staff_page_with_every_form_of_a_row_passes_axe(page: Page, live_app
         db.session.commit()
     page.goto("/admin/staff")
     expect(page.get_by_label(f"Temporary password for {email}")).to_be_visible()
-    expect(page.get_by_role("checkbox", name=f"made-by-{email}")).to_be_checked()
     assert_accessible(page)
     page.set_viewport_size({"width": 360, "height": 740})
     # The row's visually hidden labels must stay inside the table's own scrolling box.
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the staff page scrolls sideways by {overflow}px at 360px"
+
+    page.get_by_role("link", name=f"Deactivate {email}…").click()
+    expect(page.get_by_role("heading", name=f"Deactivate {email}?")).to_be_visible()
+    expect(page.get_by_role("checkbox", name=f"made-by-{email}")).to_be_checked()
+    assert_accessible(page)
+    page.get_by_role("button", name=f"Deactivate {email}").click()
+    expect(page.locator(".flash-success")).to_contain_text(
+        f"The API tokens they made are revoked: made-by-{email}."
+    )
+    expect(page.get_by_role("button", name=f"Reactivate {email}")).to_be_visible()

@@ -120,6 +120,7 @@ CASES = [
     Case("POST", "/admin/staff", "admin.staff", AD, 302, NEW_STAFF, True, "/admin/staff"),
     Case("POST", "/admin/staff/<int:staff_id>", "admin.update_staff", AD, 302, {"role": "agent"},
          True, "/admin/staff"),
+    Case("GET", "/admin/staff/<int:staff_id>/deactivate", "admin.deactivate_staff", AD, 200),
     Case("POST", "/admin/staff/<int:staff_id>/password", "admin.reset_password", AD, 302,
          {"password": "a temporary password"}, True, "/admin/staff"),
     Case("GET", "/admin/tokens", "admin.tokens", AD, 200),

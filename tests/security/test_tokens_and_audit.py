@@ -173,13 +173,19 @@ def test_deactivating_an_admin_offers_to_revoke_the_tokens_they_made(app, client
     _, first = create_token_in_browser(other, "first-script", "agent")
     _, second = create_token_in_browser(other, "second-script", "viewer")
     create_token_in_browser(client, "mine", "viewer")
-    page = client.get("/admin/staff").get_data(as_text=True)
+    # The staff page links to a confirmation; deactivating is asked, as revoking a token is.
+    staff_page = client.get("/admin/staff").get_data(as_text=True)
+    asking = f"/admin/staff/{other_id}/deactivate"
+    assert f'<a href="{asking}">Deactivate ' in staff_page
+    assert 'name="active" value="0"' not in staff_page
+    page = client.get(asking).get_data(as_text=True)
     offer = re.findall(
         r'<input type="checkbox" name="revoke_tokens" value="1" checked>\s*([^<]*)<', page
     )
     assert [" ".join(text.split()) for text in offer] == [
-        "and revoke the API tokens they made: first-script, second-script"
+        "and revoke the API tokens they made, for good: first-script, second-script"
     ]
+    assert f'action="/admin/staff/{other_id}"' in page and 'name="active" value="0"' in page
     mark = last_event_id(app)
 
     response = post(client, f"/admin/staff/{other_id}", active="0", revoke_tokens="1")
@@ -196,9 +202,27 @@ def test_deactivating_an_admin_offers_to_revoke_the_tokens_they_made(app, client
     events = events_after(app, mark)
     assert [e["action"] for e in events] == ["staff", "token", "token"]
     assert [e["changes"]["name"][0] for e in events[1:]] == ["first-script", "second-script"]
-    # Revoked tokens are no longer offered; the page marks their maker as deactivated.
-    assert 'name="revoke_tokens"' not in client.get("/admin/staff").get_data(as_text=True)
+    # Deactivated already: no second confirmation; the page marks their maker as deactivated.
+    again = client.get(asking, follow_redirects=True).get_data(as_text=True)
+    assert "is deactivated already." in again and 'name="revoke_tokens"' not in again
     assert token_cells(client, "first-script")[2].endswith("(deactivated)")
+
+
+def test_the_deactivate_confirmation_offers_no_tokens_when_they_made_none(app, client, client_as):
+    other_id = staff_id_of(client_as("agent"))
+    before = fingerprint(app)
+    page = client.get(f"/admin/staff/{other_id}/deactivate").get_data(as_text=True)
+    assert 'name="revoke_tokens"' not in page
+    assert "They are signed out at once" in page
+    assert fingerprint(app) == before  # asking changes nothing
+
+
+def test_an_admin_is_not_asked_to_deactivate_themselves(app, client):
+    response = client.get(f"/admin/staff/{staff_id_of(client)}/deactivate")
+    assert response.status_code == 302
+    page = client.get("/admin/staff").get_data(as_text=True)
+    assert "You cannot change your own role or deactivate yourself." in page
+    assert client.get("/admin/staff/999999/deactivate").status_code == 404
 
 
 def test_deactivating_without_the_offer_keeps_the_tokens_and_says_so(app, client, client_as):
