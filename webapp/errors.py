@@ -25,6 +25,13 @@ API_MESSAGES = {
 RETRY_AFTER_UNAVAILABLE = 5
 #: The SQLite errors that a retry may cure (sqlite3 raises OperationalError for schema errors too).
 _SQLITE_TRANSIENT = ("database is locked", "unable to open database file")
+#: A table or column this version needs is missing: SQLite's words, PostgreSQL's SQLSTATEs.
+_SQLITE_NO_SCHEMA = ("no such table", "no such column")
+_POSTGRES_NO_SCHEMA = ("42P01", "42703")  # undefined_table, undefined_column
+NOT_SET_UP = (
+    "The database is not set up for this version of Share Desk. An operator runs "
+    "'flask --app webapp init-db' (see the README)."
+)
 
 
 class ApiError(HTTPException):
@@ -99,13 +106,30 @@ def database_unavailable(error: sa.exc.OperationalError) -> bool:
     return str(error.orig).lower().startswith(_SQLITE_TRANSIENT)
 
 
-def handle_database_error(error: sa.exc.OperationalError):
-    """A 503 with Retry-After when a retry may succeed; else a 500.
+def schema_missing(error: sa.exc.DBAPIError) -> bool:
+    """Whether a table or column of this version is missing: a database never initialised, or
+    not upgraded with the code (``init-db`` not run), or its file replaced under the server."""
+    if isinstance(error.orig, sqlite3.OperationalError):
+        return str(error.orig).lower().startswith(_SQLITE_NO_SCHEMA)
+    return getattr(error.orig, "sqlstate", None) in _POSTGRES_NO_SCHEMA
+
+
+def handle_database_error(error: sa.exc.DBAPIError):
+    """A 503 with Retry-After when a retry may succeed; a 503 that says so when the database
+    lacks this version's tables (as /healthz does); else a 500.
 
     The request's transaction was rolled back, unless the connection was lost during its commit:
     then only the database knows, which is why a create's retry should carry an Idempotency-Key.
     """
-    if not database_unavailable(error):
+    if schema_missing(error):
+        current_app.logger.error(
+            "The database lacks this version's schema on %s %s (%s): run init-db.",
+            request.method,
+            request.path,
+            error.orig,
+        )
+        return handle_http_error(ApiError(503, NOT_SET_UP))
+    if not isinstance(error, sa.exc.OperationalError) or not database_unavailable(error):
         return handle_unexpected(error)
     current_app.logger.warning(
         "Database unavailable on %s %s: %s", request.method, request.path, error.orig
@@ -122,5 +146,5 @@ def handle_unexpected(error: Exception):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
-    app.register_error_handler(sa.exc.OperationalError, handle_database_error)
+    app.register_error_handler(sa.exc.DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

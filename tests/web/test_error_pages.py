@@ -6,13 +6,15 @@ import re
 import sqlite3
 
 import pytest
+import sqlalchemy as sa
 
 from tests import factories
 from tests.conftest import make_app, signed_in
+from tests.pages import csrf_token
 from webapp.api import shares as api_module
 from webapp.auth import requires
 from webapp.enums import Role
-from webapp.errors import API_MESSAGES, RETRY_AFTER_UNAVAILABLE
+from webapp.errors import API_MESSAGES, NOT_SET_UP, RETRY_AFTER_UNAVAILABLE
 from webapp.extensions import db
 
 BACK_LINK = 'href="/shares">← Back to the shares</a>'
@@ -176,12 +178,39 @@ def test_page_answers_503_with_retry_after_while_the_database_is_locked(locked_a
     assert factories.share_count(app) == 0
 
 
-def test_a_missing_table_is_a_500_not_a_503(bare_app):
-    """Only a retry-able database error is a 503: a database without the schema is a fault."""
-    response = bare_app.test_client().get(
-        "/api/v3/shares", headers={"Authorization": "Bearer some-token"}
+def test_every_request_says_when_the_database_has_no_tables(bare_app):
+    """Not a 500 with a traceback: the 503 that /healthz gives, in the contract's error shape,
+    saying what to run; not the busy 503 either (no Retry-After: waiting will not cure it)."""
+    api = bare_app.test_client().get("/api/v3/shares", headers={"Authorization": "Bearer x"})
+    assert api.status_code == 503
+    assert api.get_json() == {"message": NOT_SET_UP}
+    assert "Retry-After" not in api.headers
+    browser = bare_app.test_client()
+    assert browser.get("/sign-in").status_code == 200  # the sign-in form reads nothing
+    signing_in = browser.post(
+        "/sign-in",
+        data={"csrf_token": csrf_token(browser, "/sign-in"), "email": "a@b.c", "password": "p"},
     )
-    assert response.status_code == 500
-    assert set(response.get_json()) == {"message"}
-    assert response.get_json()["message"] != API_MESSAGES[503]
-    assert "Retry-After" not in response.headers
+    assert_in_layout(signing_in, 503, "The database is not set up for this version of Share Desk.")
+    assert "Retry-After" not in signing_in.headers
+
+
+def test_a_request_says_so_when_the_database_is_behind_the_code(app):
+    """A column this version reads is missing (the code upgraded, init-db not run)."""
+    token = factories.token(app, "behind", Role.VIEWER)
+
+    def rename(old: str, new: str) -> None:
+        with app.app_context():
+            db.session.execute(sa.text(f"ALTER TABLE shares RENAME COLUMN {old} TO {new}"))
+            db.session.commit()
+
+    # Renamed, then back: on PostgreSQL the next test reuses this schema.
+    rename("meta", "meta_before")
+    try:
+        response = app.test_client().get(
+            "/api/v3/shares", headers={"Authorization": f"Bearer {token}"}
+        )
+    finally:
+        rename("meta_before", "meta")
+    assert response.status_code == 503
+    assert response.get_json() == {"message": NOT_SET_UP}
