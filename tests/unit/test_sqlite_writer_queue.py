@@ -281,6 +281,28 @@ def test_the_app_connects_through_the_queue_in_wal_mode(tmp_path):
         db.engine.dispose()
 
 
+def test_a_connection_handed_back_with_a_half_read_result_reads_what_is_there_now(tmp_path):
+    """Python 3.11 keeps a half-read cursor's statement, and the snapshot it reads, open across
+    a rollback: the pool's connection then answered the next request with the database as it
+    was, and checkpoints could not pass it."""
+    database = tmp_path / "app.sqlite3"
+    app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{database}")
+    factories.shares(app, {"profile_id": "first"}, {"profile_id": "second"})
+    with app.app_context():
+        with db.engine.connect() as connection:
+            result = connection.exec_driver_sql("SELECT profile_id FROM shares ORDER BY id")
+            assert result.fetchone() == ("first",)  # and the rest is never read
+            lent = connection.connection.driver_connection
+        with contextlib.closing(writer_queue.Connection(str(database))) as other:  # a worker
+            other.execute("DELETE FROM shares")
+            other.commit()
+        with db.engine.connect() as connection:
+            assert connection.connection.driver_connection is lent  # the pool's one connection
+            assert connection.exec_driver_sql("SELECT count(*) FROM shares").scalar() == 0
+        del result
+        db.engine.dispose()
+
+
 def test_an_in_memory_database_has_no_queue():
     connection = writer_queue.Connection(":memory:")
     connection.execute("CREATE TABLE rows (writer TEXT)")

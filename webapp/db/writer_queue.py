@@ -22,6 +22,7 @@ import sqlite3
 import stat
 import threading
 import time
+import weakref
 
 from flask import Flask
 
@@ -233,6 +234,7 @@ class Connection(sqlite3.Connection):
     def __init__(self, database, timeout=5.0, *args, **kwargs):
         create_owner_only(os.fsdecode(database))
         super().__init__(database, timeout, *args, **kwargs)
+        self._cursors: weakref.WeakSet[Cursor] = weakref.WeakSet()
         self._queue = WriterQueue.of(os.fsdecode(database))
         self._timeout = timeout
         self._writing = False
@@ -240,7 +242,9 @@ class Connection(sqlite3.Connection):
         self.execute("PRAGMA synchronous=NORMAL")
 
     def cursor(self, factory=None):
-        return super().cursor(factory or Cursor)
+        cursor = super().cursor(factory or Cursor)
+        self._cursors.add(cursor)
+        return cursor
 
     # sqlite3's shortcuts make a plain cursor: go through ours.
     def execute(self, sql, parameters=(), /):
@@ -269,6 +273,12 @@ class Connection(sqlite3.Connection):
             self._done()
 
     def rollback(self):
+        # A cursor left half-read keeps its statement, and the snapshot it reads, open across
+        # a rollback (Python 3.11 stopped resetting them): back in the pool, the connection
+        # would go on reading the database as it was, and a checkpoint could not pass it.
+        # SQLAlchemy rolls back each connection it takes back, so none is lent out stale.
+        for cursor in list(self._cursors):
+            cursor.close()
         try:
             super().rollback()
         finally:
