@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import database, factories
+from tests.contract import bearer
 from webapp import create_app
 from webapp.enums import Role
 from webapp.extensions import db
@@ -114,6 +116,16 @@ def _session_app(tmp_path_factory):
         db.engine.dispose()
 
 
+def _join_bulk_jobs(timeout: float = 30) -> None:
+    """Wait for the bulk jobs a test started in threads (webapp/jobs.py) to end: one still
+    running would write into the next test's rows."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.startswith("bulk-job-"):
+            thread.join(max(0, deadline - time.monotonic()))
+            assert not thread.is_alive(), f"{thread.name} still running {timeout} s after its test"
+
+
 @pytest.fixture
 def app(_session_app):
     """The app, with an empty database and its configuration as made: whatever a test writes
@@ -121,6 +133,7 @@ def app(_session_app):
     config = dict(_session_app.config)
     database.reset(_session_app)
     yield _session_app
+    _join_bulk_jobs()
     with _session_app.app_context():
         db.engine.dispose()
     _session_app.config.clear()
@@ -179,7 +192,7 @@ def api(client, token):
     """The test client with the bearer token sent on every request."""
 
     class Api:
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = bearer(token)
 
         def __getattr__(self, method):
             def call(path, **kwargs):

@@ -95,10 +95,19 @@ def claim(app, share_id: int, profile_id: str, **fields) -> int:
         return row.id
 
 
+#: The accounts the tests make are signed in to hundreds of times a run, and checking a hash at
+#: the app's own cost (werkzeug's scrypt, N=2**15) takes 0.1 s: theirs is scrypt at N=2**10.
+#: The app checks a hash at the cost the hash names; accounts made through the app (the staff
+#: page, ``flask staff create``) keep the full cost, as tests/security/test_sessions.py shows.
+TEST_HASH_METHOD = "scrypt:1024:8:1"
+#: What werkzeug's "scrypt" stands for: the app's own hashes start with it.
+APP_HASH_PREFIX = "scrypt:32768:8:1$"
+
+
 @functools.cache
 def password_hash() -> str:
-    """One slow hash per test run, reused by every staff account the tests make."""
-    return generate_password_hash(STAFF_PASSWORD, method="scrypt")
+    """One hash per test run, reused by every staff account the tests make."""
+    return generate_password_hash(STAFF_PASSWORD, method=TEST_HASH_METHOD)
 
 
 def staff(app, email: str, role: Role | str) -> int:

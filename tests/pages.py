@@ -31,6 +31,11 @@ def csrf_token(client, path: str = "/sign-in") -> str:
     return csrf_in(response.get_data(as_text=True))
 
 
+def form_post(client, path: str, **data):
+    """A browser's post of a form at ``path`` with ``data`` and this session's CSRF token."""
+    return client.post(path, data={"csrf_token": csrf_token(client), **data})
+
+
 FORM_ID = re.compile(r'<input type="hidden" name="form_id" value="([^"]+)">')
 
 

@@ -13,6 +13,7 @@ import jsonschema_rs
 import pytest
 from markupsafe import escape
 
+from tests.contract import bearer
 from webapp.auth import CSP
 from webapp.openapi.examples import EXAMPLES, VARIABLE
 from webapp.templating import inline_code
@@ -163,9 +164,7 @@ def test_the_page_offers_the_document_a_browser_can_open(page):
 
 def test_the_reference_reads_the_apis_own_document_with_a_session(app, client, token):
     for_people = client.get("/docs/api/openapi.json")
-    for_scripts = app.test_client().get(
-        "/api/v3/openapi.json", headers={"Authorization": f"Bearer {token}"}
-    )
+    for_scripts = app.test_client().get("/api/v3/openapi.json", headers=bearer(token))
     assert for_people.status_code == 200
     assert for_people.get_json() == for_scripts.get_json()
     assert app.test_client().get("/docs/api/openapi.json").status_code == 302  # sign in first

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.conftest import make_app
+from tests.contract import bearer
 from webapp.clock import utcnow
 from webapp.enums import PeriodType, Role, SourceType
 from webapp.extensions import db
@@ -23,10 +24,6 @@ from webapp.ratelimit import Rate
 
 URL = "/api/v3/shares"
 BODY = {"profile_id": "cust-1", "source_type": "reward", "source_id": 42}
-
-
-def bearer(token: str, **headers) -> dict:
-    return {"Authorization": f"Bearer {token}", **headers}
 
 
 def idempotent_post(client, token: str, key: str, body: dict):

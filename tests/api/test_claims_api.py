@@ -10,15 +10,12 @@ import time_machine
 
 from tests import factories
 from tests.conftest import assert_invalid
+from tests.contract import CLAIM_KEYS, bearer
 from webapp.clock import utcnow
 from webapp.expiry import to_utc_z
 
 CLAIMS = "/api/v3/claims"
 SHARES = "/api/v3/shares"
-CLAIM_KEYS = {
-    "id", "share_id", "share_handle", "share_profile_id", "profile_id", "claimed_at",
-    "created_source_type", "created_source_id", "is_cloned", "meta", "created_at", "updated_at",
-}  # fmt: skip
 DAY = timedelta(days=1)
 
 
@@ -212,7 +209,7 @@ def test_a_missing_claim_is_a_json_404(api):
 
 def test_viewers_read_claims_and_the_feed_but_do_not_claim_or_expire(app, client, token_for):
     share_id = factories.share(app, code="OPEN")
-    viewer = {"Authorization": f"Bearer {token_for('viewer')}"}
+    viewer = bearer(token_for("viewer"))
     for path in (CLAIMS, "/api/v3/events"):
         assert client.get(path, headers=viewer).status_code == 200
     check = client.post(
@@ -447,7 +444,7 @@ def test_a_retried_claim_gets_its_first_answer_after_the_share_is_deleted(
     app, api, client, token_for, open_share
 ):
     first = claim(api, open_share, "c-1", **{"Idempotency-Key": "k"})
-    admin = {"Authorization": f"Bearer {token_for('admin')}"}
+    admin = bearer(token_for("admin"))
     assert client.delete(f"{SHARES}/{open_share}", headers=admin).status_code == 204
 
     again = claim(api, open_share, "c-1", **{"Idempotency-Key": "k"})
@@ -466,7 +463,7 @@ def test_a_key_belongs_to_one_route_and_one_token(app, api, client, token_for, o
         headers={"Idempotency-Key": "same"},
     )
     claimed = claim(api, open_share, "c-1", **{"Idempotency-Key": "same"})
-    other = {"Authorization": f"Bearer {token_for('agent')}", "Idempotency-Key": "same"}
+    other = bearer(token_for("agent"), **{"Idempotency-Key": "same"})
     by_another_token = client.post(
         f"{SHARES}/{open_share}/claim", json={"profile_id": "c-1", "code": "OPEN"}, headers=other
     )

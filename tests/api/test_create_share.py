@@ -11,6 +11,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import make_app
+from tests.contract import SHARE_KEYS, bearer
 from webapp.enums import PeriodType, Role, SourceType
 from webapp.expiry import resolve_expiry, to_utc_z
 from webapp.extensions import db
@@ -19,12 +20,6 @@ URL = "/api/v3/shares"
 VALID = {"profile_id": "profile-1", "source_id": 12, "source_type": "reward"}
 MELBOURNE = "Australia/Melbourne"
 
-# The Share object as the contract lists it.
-SHARE_KEYS = {
-    "id", "profile_id", "source_type", "source_id", "handle", "code", "timezone", "period",
-    "period_type", "absolute_expiry", "expires_at", "quantity", "remaining_quantity", "meta",
-    "is_cloneable", "source", "created_at", "updated_at",
-}  # fmt: skip
 # The create body's fields, in the contract's order.
 BODY_FIELDS = [
     "profile_id", "source_id", "source_type", "code", "timezone", "period", "period_type",
@@ -73,7 +68,7 @@ def client_with_token(app):
 
     class Api:
         def post(self, path, **kwargs):
-            return client.post(path, headers={"Authorization": f"Bearer {plain}"}, **kwargs)
+            return client.post(path, headers=bearer(plain), **kwargs)
 
     return Api()
 
@@ -641,49 +636,45 @@ def test_a_422_for_a_missing_body_names_the_required_fields(app, api):
 # --- other error statuses ------------------------------------------------------------------
 
 
-def _with_token(token: str, **headers) -> dict:
-    return {"Authorization": f"Bearer {token}", **headers}
-
-
 ERROR_REQUESTS = {
     # id: (method, path, request kwargs builder taking the token, expected status)
-    "invalid-json": ("post", URL, lambda t: {"data": '{"profile_id": ', "headers": _with_token(t),
+    "invalid-json": ("post", URL, lambda t: {"data": '{"profile_id": ', "headers": bearer(t),
                                              "content_type": "application/json"}, 400),
-    "json-array": ("post", URL, lambda t: {"json": [VALID], "headers": _with_token(t)}, 400),
-    "json-string": ("post", URL, lambda t: {"json": "profile-1", "headers": _with_token(t)}, 400),
-    "json-number": ("post", URL, lambda t: {"json": 12, "headers": _with_token(t)}, 400),
-    "json-null": ("post", URL, lambda t: {"data": "null", "headers": _with_token(t),
+    "json-array": ("post", URL, lambda t: {"json": [VALID], "headers": bearer(t)}, 400),
+    "json-string": ("post", URL, lambda t: {"json": "profile-1", "headers": bearer(t)}, 400),
+    "json-number": ("post", URL, lambda t: {"json": 12, "headers": bearer(t)}, 400),
+    "json-null": ("post", URL, lambda t: {"data": "null", "headers": bearer(t),
                                           "content_type": "application/json"}, 400),
-    "empty-body": ("post", URL, lambda t: {"data": "", "headers": _with_token(t),
+    "empty-body": ("post", URL, lambda t: {"data": "", "headers": bearer(t),
                                            "content_type": "application/json"}, 400),
-    "not-utf8": ("post", URL, lambda t: {"data": b'{"a": "\xff"}', "headers": _with_token(t),
+    "not-utf8": ("post", URL, lambda t: {"data": b'{"a": "\xff"}', "headers": bearer(t),
                                          "content_type": "application/json"}, 400),
     "deeply-nested": ("post", URL, lambda t: {"data": "[" * 20000 + "]" * 20000,
-                                              "headers": _with_token(t),
+                                              "headers": bearer(t),
                                               "content_type": "application/json"}, 400),
     "no-auth-header": ("post", URL, lambda t: {"json": VALID}, 401),
     "basic-scheme": ("post", URL, lambda t: {"json": VALID,
                                              "headers": {"Authorization": f"Basic {t}"}}, 401),
     "token-only": ("post", URL, lambda t: {"json": VALID, "headers": {"Authorization": t}}, 401),
-    "bad-token": ("post", URL, lambda t: {"json": VALID, "headers": _with_token(t + "x")}, 401),
+    "bad-token": ("post", URL, lambda t: {"json": VALID, "headers": bearer(t + "x")}, 401),
     "empty-bearer": ("post", URL, lambda t: {"json": VALID,
                                              "headers": {"Authorization": "Bearer "}}, 401),
     "too-large": ("post", URL, lambda t: {"json": {**VALID, "meta": ["x" * 1000] * 70},
-                                          "headers": _with_token(t)}, 413),
-    "text-plain": ("post", URL, lambda t: {"data": '{"profile_id": "p"}', "headers": _with_token(t),
+                                          "headers": bearer(t)}, 413),
+    "text-plain": ("post", URL, lambda t: {"data": '{"profile_id": "p"}', "headers": bearer(t),
                                            "content_type": "text/plain"}, 415),
     "form-encoded": ("post", URL, lambda t: {"data": {k: str(v) for k, v in VALID.items()},
-                                             "headers": _with_token(t)}, 415),
+                                             "headers": bearer(t)}, 415),
     "no-content-type": ("post", URL, lambda t: {"data": '{"profile_id": "p"}',
-                                                "headers": _with_token(t)}, 415),
-    "missing-share": ("get", f"{URL}/999999", lambda t: {"headers": _with_token(t)}, 404),
-    "non-numeric-id": ("get", f"{URL}/abc", lambda t: {"headers": _with_token(t)}, 404),
-    "unknown-api-route": ("get", "/api/v3/nothing-here", lambda t: {"headers": _with_token(t)},
+                                                "headers": bearer(t)}, 415),
+    "missing-share": ("get", f"{URL}/999999", lambda t: {"headers": bearer(t)}, 404),
+    "non-numeric-id": ("get", f"{URL}/abc", lambda t: {"headers": bearer(t)}, 404),
+    "unknown-api-route": ("get", "/api/v3/nothing-here", lambda t: {"headers": bearer(t)},
                           404),
     "unknown-api-post": ("post", "/api/v3/profiles", lambda t: {"json": VALID,
-                                                               "headers": _with_token(t)}, 404),
-    "patch-collection": ("patch", URL, lambda t: {"json": VALID, "headers": _with_token(t)}, 405),
-    "put-collection": ("put", URL, lambda t: {"json": VALID, "headers": _with_token(t)}, 405),
+                                                               "headers": bearer(t)}, 404),
+    "patch-collection": ("patch", URL, lambda t: {"json": VALID, "headers": bearer(t)}, 405),
+    "put-collection": ("put", URL, lambda t: {"json": VALID, "headers": bearer(t)}, 405),
 }  # fmt: skip
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import assert_invalid
+from tests.contract import SHARE_KEYS
 from webapp.clock import utcnow
 from webapp.enums import PeriodType, SourceType
 from webapp.extensions import db
@@ -16,11 +17,6 @@ from webapp.models import Share
 
 URL = "/api/v3/shares"
 PATH = "http://localhost/api/v3/shares"
-SHARE_KEYS = {
-    "id", "profile_id", "source_type", "source_id", "handle", "code", "timezone", "period",
-    "period_type", "absolute_expiry", "expires_at", "quantity", "remaining_quantity", "meta",
-    "is_cloneable", "source", "created_at", "updated_at",
-}  # fmt: skip
 META_KEYS = {"current_page", "from", "last_page", "per_page", "to", "total", "path"}
 SORT_MESSAGE = (
     "The sort parameter must be one of id, created_at, updated_at, expires_at, "

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.api.test_list_shares import ids, listing
-from tests.pages import csrf_token
+from tests.pages import csrf_token, form_post
 from tests.security.helpers import sign_in
 from webapp.extensions import db
 from webapp.listing import prefix_successor
@@ -202,18 +202,14 @@ def test_sign_in_with_nul_in_the_email_is_refused_and_not_counted(app, anon_clie
 
 
 def test_staff_and_token_forms_refuse_nul(app, client):
-    staff = client.post(
+    staff = form_post(
+        client,
         "/admin/staff",
-        data={
-            "csrf_token": csrf_token(client),
-            "email": f"new{NUL}@example.com",
-            "role": "viewer",
-            "password": "a long enough password",
-        },
+        email=f"new{NUL}@example.com",
+        role="viewer",
+        password="a long enough password",
     )
-    token = client.post(
-        "/admin/tokens", data={"csrf_token": csrf_token(client), "name": NUL, "role": "agent"}
-    )
+    token = form_post(client, "/admin/tokens", name=NUL, role="agent")
 
     assert staff.status_code == 422 and f"The email {NUL_MESSAGE}" in staff.get_data(as_text=True)
     assert token.status_code == 422 and f"The name {NUL_MESSAGE}" in token.get_data(as_text=True)

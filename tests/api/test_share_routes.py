@@ -9,6 +9,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import assert_invalid
+from tests.contract import CLAIM_KEYS, SHARE_KEYS
 from webapp.clock import utcnow
 from webapp.enums import PeriodType, SourceType
 from webapp.expiry import to_utc_z
@@ -17,16 +18,6 @@ URL = "/api/v3/shares"
 MELBOURNE = "Australia/Melbourne"
 # The contract's worked examples: created 2026-11-29 10:00 in Melbourne, a Sunday.
 CREATED = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
-SHARE_KEYS = {
-    "id", "profile_id", "source_type", "source_id", "handle", "code", "timezone", "period",
-    "period_type", "absolute_expiry", "expires_at", "quantity", "remaining_quantity", "meta",
-    "is_cloneable", "source", "created_at", "updated_at",
-}  # fmt: skip
-# The ShareClaim object (docs/contract.md: Claim, and part 2's share_handle).
-CLAIM_KEYS = {
-    "id", "share_id", "share_handle", "share_profile_id", "profile_id", "claimed_at",
-    "created_source_type", "created_source_id", "is_cloned", "meta", "created_at", "updated_at",
-}  # fmt: skip
 UTC_Z_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 EXPLICIT = datetime(2030, 1, 1, tzinfo=UTC)
 #: This module's shares are stored in the worked examples' zone, at their creation instant.

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
+from tests.contract import bearer
 from tests.factories import STAFF_PASSWORD
 from webapp.clock import utcnow
 from webapp.extensions import db
@@ -44,7 +45,7 @@ def test_the_home_page_numbers_match_the_api_and_expiring_leads_to_exactly_those
 
     page.goto("/")
     expect(page.get_by_role("heading", name="What is happening")).to_be_visible()
-    headers = {"Authorization": f"Bearer {api_token}"}
+    headers = bearer(api_token)
     for test_id, query in (
         ("total", {}),
         ("status-active", {"filter[status]": "active"}),

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories
+from tests.contract import bearer
 
 PAYLOADS = (
     "<img src=x onerror=alert(1)>",
@@ -38,7 +39,7 @@ def hostile(live_app, page: Page, make_share) -> dict[str, int]:
     the payloads too. Returns share ids by payload.
     """
     token = factories.token(live_app, f"xss-{secrets.token_hex(3)}", "admin")
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = bearer(token)
     ids = {}
     for payload in PAYLOADS[:2]:
         body = {

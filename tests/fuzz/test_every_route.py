@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from tests import factories
+from tests.contract import bearer
 from tests.pages import csrf_token
 from webapp.forms.filters import AuditFilterForm, ShareFilterForm
 
@@ -84,7 +85,7 @@ class Caller:
 
     def send(self, method: str, url: str):
         if self.api:
-            headers = {"Authorization": f"Bearer {self.token}"}
+            headers = bearer(self.token)
             body = {} if method in ("POST", "PUT") else None
             return self.client.open(url, method=method, headers=headers, json=body)
         data = {"csrf_token": self.csrf} if method == "POST" else None

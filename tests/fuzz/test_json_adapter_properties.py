@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import factories
+from tests.contract import bearer
 from webapp.enums import PeriodType, Role
 
 EXAMPLES = 150
@@ -97,7 +98,7 @@ def prop_app(app_with):
 def send(prop_app):
     """``send(method, path, body, test)``: a JSON request with an agent token, counted."""
     client = prop_app.test_client()
-    headers = {"Authorization": f"Bearer {factories.token(prop_app, 'props', Role.AGENT)}"}
+    headers = bearer(factories.token(prop_app, "props", Role.AGENT))
 
     def call(method: str, path: str, body, test: str):
         sent[test] += 1
@@ -179,7 +180,7 @@ def test_create_with_any_json_document(prop_app, send):
 def test_create_with_any_raw_body(prop_app, send):
     """Bytes that may not be JSON at all, or JSON nested past the parser's limit."""
     client = prop_app.test_client()
-    headers = {"Authorization": f"Bearer {factories.token(prop_app, 'raw', Role.AGENT)}"}
+    headers = bearer(factories.token(prop_app, "raw", Role.AGENT))
     deep = st.builds(lambda n: "[" * n + "]" * n, st.integers(1, 200_000))
     deep_object = st.builds(lambda n: '{"meta":' * n + "1" + "}" * n, st.integers(1, 50_000))
 

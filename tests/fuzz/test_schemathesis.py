@@ -18,6 +18,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests import factories
 from tests.conftest import make_app
+from tests.contract import bearer
 from webapp.enums import Role, SourceType
 from webapp.extensions import db
 from webapp.models import Share
@@ -71,7 +72,7 @@ def _remove_fuzz_app() -> None:
 # this module's tests was selected.
 APP, DIRECTORY, TOKEN = _fuzz_app()
 atexit.register(_remove_fuzz_app)
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+AUTH = bearer(TOKEN)
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": SEED,

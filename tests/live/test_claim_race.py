@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from tests.contract import bearer
 from webapp.db import tallies
 from webapp.extensions import db
 from webapp.models import Share, ShareClaim
@@ -21,7 +22,7 @@ def call(base: str, token: str, method: str, path: str, body: dict) -> tuple[int
         base + path,
         data=json.dumps(body).encode(),
         method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        headers=bearer(token, **{"Content-Type": "application/json"}),
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:

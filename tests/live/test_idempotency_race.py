@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
+from tests.contract import bearer
 from webapp.extensions import db
 from webapp.models import IdempotencyKey, Share
 
@@ -22,11 +23,7 @@ def post(base: str, token: str, key: str, body: dict) -> tuple[int, dict, dict]:
         base + "/api/v3/shares",
         data=json.dumps(body).encode(),
         method="POST",
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-            "Idempotency-Key": key,
-        },
+        headers=bearer(token, **{"Content-Type": "application/json", "Idempotency-Key": key}),
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:

@@ -11,6 +11,7 @@ import requests
 
 from tests import factories
 from tests.conftest import make_app
+from tests.contract import bearer
 from tests.factories import STAFF_PASSWORD
 from tests.live.conftest import server_env
 from tests.live.helpers import Gunicorn, free_port
@@ -52,7 +53,7 @@ def two_servers(tmp_path):
 
 def test_the_rate_limit_counts_once_across_servers_and_workers(two_servers):
     servers, token, app = two_servers
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = bearer(token)
     statuses = []
     for number in range(3 * LIMIT):
         # A new connection each time, to one server and then the other.

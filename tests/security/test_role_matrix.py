@@ -15,6 +15,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import make_app, signed_in
+from tests.contract import bearer
 from tests.database import unreachable_url
 from tests.factories import STAFF_PASSWORD
 from tests.pages import csrf_token
@@ -196,12 +197,12 @@ def location_path(response) -> str:
     return urlsplit(response.headers["Location"]).path
 
 
-def send(app, client, case: Case, world: dict, bearer: str | None):
+def send(app, client, case: Case, world: dict, token: str | None):
     """Make the case's request: JSON with a bearer token, or a form with a valid CSRF token."""
     kwargs: dict = {}
     if case.api:
-        if bearer:
-            kwargs["headers"] = {"Authorization": f"Bearer {bearer}"}
+        if token:
+            kwargs["headers"] = bearer(token)
         if case.body is not None:
             kwargs["json"] = case.body
     elif case.method == "POST":
@@ -218,14 +219,14 @@ def send(app, client, case: Case, world: dict, bearer: str | None):
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_route_answers_according_to_role(app, anon_client, client_as, token_for, world, case, who):
     """Anonymous: sign-in or 401; below the route's role: 403; at or above: its own status."""
-    bearer = None
+    token = None
     if who == ANONYMOUS or case.api:
         client = anon_client
-        bearer = token_for(who) if case.api and who != ANONYMOUS else None
+        token = token_for(who) if case.api and who != ANONYMOUS else None
     else:
         client = client_as(who)
     before = fingerprint(app)
-    response = send(app, client, case, world, bearer)
+    response = send(app, client, case, world, token)
     after = fingerprint(app)
     path = case.path(world)
 

@@ -15,8 +15,9 @@ from werkzeug.security import check_password_hash
 
 from tests import factories
 from tests.conftest import make_app
+from tests.contract import bearer
 from tests.factories import STAFF_PASSWORD
-from tests.pages import csrf_in, csrf_token
+from tests.pages import csrf_in, csrf_token, form_post
 from tests.security.helpers import (
     SECURED,
     events_after,
@@ -232,7 +233,7 @@ def test_a_session_is_marked_seen_at_most_once_a_minute(app, client_as):
 
 def test_sign_out_clears_the_session(app, client_as):
     client = client_as("viewer")
-    response = client.post("/sign-out", data={"csrf_token": csrf_token(client)})
+    response = form_post(client, "/sign-out")
     assert response.status_code == 302
     assert location(response) == "/sign-in"
     assert "staff_id" not in session_of(client)
@@ -250,7 +251,7 @@ def test_a_copied_cookie_stops_working_after_sign_out(app, client_as):
     copy.set_cookie(cookie.key, cookie.value)
     assert copy.get("/shares").status_code == 200
 
-    client.post("/sign-out", data={"csrf_token": csrf_token(client)})
+    form_post(client, "/sign-out")
     response = copy.get("/shares")
     assert response.status_code == 302
     assert sign_in_target(response) == "/shares"
@@ -260,20 +261,16 @@ def member_id_of(client) -> int:
     return session_of(client)["staff_id"]
 
 
-def admin_posts(app, client, path: str, **data):
-    return client.post(path, data={"csrf_token": csrf_token(client), **data})
-
-
 def test_a_deactivated_member_stays_signed_out_when_reactivated(app, client, client_as):
     """Deactivation ends their sessions for good: a reactivation revives none of them."""
     member = client_as("agent")
     member_id = member_id_of(member)
     assert member.get("/shares").status_code == 200
-    response = admin_posts(app, client, f"/admin/staff/{member_id}", active="0")
+    response = form_post(client, f"/admin/staff/{member_id}", active="0")
     assert response.status_code == 302
     page = client.get("/admin/staff").get_data(as_text=True)
     assert "deactivated; their sessions have ended." in page
-    assert admin_posts(app, client, f"/admin/staff/{member_id}", active="1").status_code == 302
+    assert form_post(client, f"/admin/staff/{member_id}", active="1").status_code == 302
     response = member.get("/shares")
     assert response.status_code == 302
     assert sign_in_target(response) == "/shares"
@@ -297,7 +294,7 @@ def test_a_role_change_ends_the_members_sessions(app, client, client_as, before,
     copy = app.test_client()
     cookie = member.get_cookie(app.config["SESSION_COOKIE_NAME"])
     copy.set_cookie(cookie.key, cookie.value)
-    assert admin_posts(app, client, f"/admin/staff/{member_id}", role=after).status_code == 302
+    assert form_post(client, f"/admin/staff/{member_id}", role=after).status_code == 302
     assert "sign in again" in client.get("/admin/staff").get_data(as_text=True)
     for browser in (member, copy):
         response = browser.get("/shares")
@@ -307,7 +304,7 @@ def test_a_role_change_ends_the_members_sessions(app, client, client_as, before,
     # Setting the same role again changes nothing and ends nothing.
     fresh = app.test_client()
     assert sign_in(fresh, staff_row_by_id(app, member_id).email, STAFF_PASSWORD).status_code == 302
-    assert admin_posts(app, client, f"/admin/staff/{member_id}", role=after).status_code == 302
+    assert form_post(client, f"/admin/staff/{member_id}", role=after).status_code == 302
     assert f"is {after.capitalize()} already." in client.get("/admin/staff").get_data(as_text=True)
     assert fresh.get("/shares").status_code == 200
 
@@ -347,27 +344,13 @@ def test_lock_out_counts_the_forwarded_address_only_behind_trusted_proxies(tmp_p
     factories.staff(app, "proxied@example.com", "viewer")
     client = app.test_client()
     for _ in range(5):
-        client.post(
-            "/sign-in",
-            data={
-                "csrf_token": csrf_token(client),
-                "email": "nobody@example.com",
-                "password": "wrong",
-            },
-            headers={"X-Forwarded-For": "203.0.113.9"},
-        )
+        sign_in(client, "nobody@example.com", "wrong", headers={"X-Forwarded-For": "203.0.113.9"})
     with app.app_context():
         addresses = set(db.session.scalars(sa.select(SignInFailure.address)))
     assert addresses == {"203.0.113.9"}
     # Another client behind the same proxy is not locked out.
-    response = client.post(
-        "/sign-in",
-        data={
-            "csrf_token": csrf_token(client),
-            "email": "proxied@example.com",
-            "password": STAFF_PASSWORD,
-        },
-        headers={"X-Forwarded-For": "198.51.100.7"},
+    response = sign_in(
+        client, "proxied@example.com", STAFF_PASSWORD, headers={"X-Forwarded-For": "198.51.100.7"}
     )
     assert response.status_code == 302
 
@@ -537,10 +520,7 @@ def test_a_claim_with_the_csrf_token_works(app, client_as):
     """The control for the CSRF refusals: the same post with the token succeeds."""
     share_id = factories.share(app, **SECURED)
     client = client_as("agent")
-    response = client.post(
-        f"/shares/{share_id}/claim",
-        data={"csrf_token": csrf_token(client), "profile_id": "claimer", "code": "SECRET-1"},
-    )
+    response = form_post(client, f"/shares/{share_id}/claim", profile_id="claimer", code="SECRET-1")
     assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(ShareClaim.id))) == 1
@@ -587,7 +567,7 @@ def test_security_headers_on_every_kind_of_response(
 ):
     headers = {}
     if who == "token":
-        client, headers = anon_client, {"Authorization": f"Bearer {token}"}
+        client, headers = anon_client, bearer(token)
     elif who == "anonymous":
         client = anon_client
     else:
@@ -608,17 +588,13 @@ def test_security_headers_on_every_kind_of_response(
 def test_the_pages_that_hold_secrets_are_never_cached(app, client, token):
     """A token shown once, the CSV of every share and code, a share's page, the API."""
     share_id = factories.share(app, **SECURED)
-    made = client.post(
-        "/admin/tokens", data={"csrf_token": csrf_token(client), "name": "t", "role": "agent"}
-    )
+    made = form_post(client, "/admin/tokens", name="t", role="agent")
     assert 'id="new-token"' in made.get_data(as_text=True)
     responses = {
         "new token": made,
         "csv": client.get("/shares/export.csv"),
         "share page": client.get(f"/shares/{share_id}"),
-        "api share": client.get(
-            f"/api/v3/shares/{share_id}", headers={"Authorization": f"Bearer {token}"}
-        ),
+        "api share": client.get(f"/api/v3/shares/{share_id}", headers=bearer(token)),
         "results fragment": client.get("/shares/results", headers={"HX-Request": "true"}),
     }
     for name, response in responses.items():
@@ -784,7 +760,7 @@ def test_staff_create_stores_a_scrypt_hash_and_the_account_signs_in(app):
     assert password not in result.output
     member = staff_row(app, "new.admin@example.com")
     assert member.role is Role.ADMIN and member.is_active
-    assert member.password_hash.startswith("scrypt:")
+    assert member.password_hash.startswith(factories.APP_HASH_PREFIX)
     assert password not in member.password_hash
     assert check_password_hash(member.password_hash, password)
     assert events_after(app, before) == [
@@ -864,14 +840,8 @@ def test_staff_create_refuses_a_bad_email(app, email):
 @pytest.mark.parametrize("email", BAD_EMAILS)
 def test_the_staff_page_refuses_a_bad_email_as_the_cli_does(client, email):
     before = staff_count(client.application)
-    response = client.post(
-        "/admin/staff",
-        data={
-            "csrf_token": csrf_token(client),
-            "email": email,
-            "role": "viewer",
-            "password": "a long enough password",
-        },
+    response = form_post(
+        client, "/admin/staff", email=email, role="viewer", password="a long enough password"
     )
     assert response.status_code == 422
     assert "The email field must be an email address." in response.get_data(as_text=True)
@@ -904,14 +874,8 @@ def test_the_locked_message_is_not_a_sign_in(app, anon_client):
 def test_an_email_that_lowercasing_lengthens_is_measured_after_it(client):
     """ "İ".lower() is two characters: the limit applies to what is stored."""
     email = "İ" * 125 + "@example.com"  # 137 characters typed, 250 + 12 once lowercased
-    response = client.post(
-        "/admin/staff",
-        data={
-            "csrf_token": csrf_token(client),
-            "email": email,
-            "role": "viewer",
-            "password": "a long enough password",
-        },
+    response = form_post(
+        client, "/admin/staff", email=email, role="viewer", password="a long enough password"
     )
     assert response.status_code == 422
     assert "must not be greater than 254 characters" in response.get_data(as_text=True)

@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from tests.contract import bearer
 from tests.factories import STAFF_PASSWORD
-from tests.pages import csrf_token
+from tests.pages import csrf_token, form_post
 from tests.security.helpers import (
     SECURED,
     SHARE_CODE,
@@ -28,15 +29,6 @@ from webapp.models import ApiToken, AuditEvent, Staff
 
 CLI_ACTOR = f"cli:{getpass.getuser()}"
 NEW_TOKEN = re.compile(r'<input id="new-token" value="([^"]+)" readonly>')
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def post(client, path: str, **data):
-    """A browser form post with this session's CSRF token."""
-    return client.post(path, data={"csrf_token": csrf_token(client), **data})
 
 
 def staff_email(app, client) -> str:
@@ -75,7 +67,7 @@ def touched(old: dict, new: dict) -> dict:
 
 
 def create_token_in_browser(client, name: str, role: str = "viewer") -> tuple[object, str]:
-    response = post(client, "/admin/tokens", name=name, role=role)
+    response = form_post(client, "/admin/tokens", name=name, role=role)
     assert response.status_code == 200
     match = NEW_TOKEN.search(response.get_data(as_text=True))
     assert match, "the new token is not shown"
@@ -188,7 +180,7 @@ def test_deactivating_an_admin_offers_to_revoke_the_tokens_they_made(app, client
     assert f'action="/admin/staff/{other_id}"' in page and 'name="active" value="0"' in page
     mark = last_event_id(app)
 
-    response = post(client, f"/admin/staff/{other_id}", active="0", revoke_tokens="1")
+    response = form_post(client, f"/admin/staff/{other_id}", active="0", revoke_tokens="1")
 
     assert response.status_code == 302
     assert (
@@ -228,7 +220,7 @@ def test_an_admin_is_not_asked_to_deactivate_themselves(app, client):
 def test_deactivating_without_the_offer_keeps_the_tokens_and_says_so(app, client, client_as):
     other = client_as("admin")
     _, plain = create_token_in_browser(other, "keeps-running", "agent")
-    response = post(client, f"/admin/staff/{staff_id_of(other)}", active="0")
+    response = form_post(client, f"/admin/staff/{staff_id_of(other)}", active="0")
     assert response.status_code == 302
     assert "The API tokens they made still work: keeps-running." in client.get(
         "/admin/staff"
@@ -239,7 +231,7 @@ def test_deactivating_without_the_offer_keeps_the_tokens_and_says_so(app, client
 def test_a_token_name_is_never_reused(app, client):
     create_token_in_browser(client, "once")
     before = fingerprint(app)
-    response = post(client, "/admin/tokens", name="once", role="admin")
+    response = form_post(client, "/admin/tokens", name="once", role="admin")
     assert response.status_code == 422
     assert "A token with this name exists already (names are never reused)." in (
         response.get_data(as_text=True)
@@ -254,7 +246,7 @@ def test_a_token_name_is_one_line_without_control_characters(app, client, name):
     command line refuses the same names with the same message (tests/unit/test_cli.py)."""
     before = fingerprint(app)
 
-    response = post(client, "/admin/tokens", name=name, role="agent")
+    response = form_post(client, "/admin/tokens", name=name, role="agent")
 
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -270,7 +262,7 @@ def test_revoking_in_the_browser_stops_the_token_at_once(app, client):
     row = token_row(app, "to-revoke")
     before = last_event_id(app)
 
-    response = post(client, f"/admin/tokens/{row.id}/revoke")
+    response = form_post(client, f"/admin/tokens/{row.id}/revoke")
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/tokens"
     assert "Token to-revoke revoked." in client.get("/admin/tokens").get_data(as_text=True)
@@ -296,7 +288,7 @@ def test_revoking_in_the_browser_stops_the_token_at_once(app, client):
     ]
     # Revoking again changes nothing and records nothing.
     mark = last_event_id(app)
-    assert post(client, f"/admin/tokens/{row.id}/revoke").status_code == 302
+    assert form_post(client, f"/admin/tokens/{row.id}/revoke").status_code == 302
     assert token_row(app, "to-revoke").revoked_at == revoked
     assert events_after(app, mark) == []
     page = client.get("/admin/tokens").get_data(as_text=True)
@@ -305,7 +297,7 @@ def test_revoking_in_the_browser_stops_the_token_at_once(app, client):
 
 
 def test_revoking_a_missing_token_is_404(client):
-    assert post(client, "/admin/tokens/999/revoke").status_code == 404
+    assert form_post(client, "/admin/tokens/999/revoke").status_code == 404
     assert client.get("/admin/tokens/999/revoke").status_code == 404
 
 
@@ -326,7 +318,7 @@ def test_revoking_asks_first_and_the_question_changes_nothing(app, client, clien
     assert last_event_id(app) == before
     assert client_as("agent").get(f"/admin/tokens/{row.id}/revoke").status_code == 403
 
-    assert post(client, f"/admin/tokens/{row.id}/revoke").status_code == 302
+    assert form_post(client, f"/admin/tokens/{row.id}/revoke").status_code == 302
     # Asked again once revoked: back to the tokens page, which says so.
     again = client.get(f"/admin/tokens/{row.id}/revoke")
     assert again.headers["Location"] == "/admin/tokens"
@@ -377,7 +369,7 @@ def agent_token(app):
 def test_create_writes_one_event(app, agent, agent_token, surface):
     before = last_event_id(app)
     if surface == "html":
-        response = post(agent, "/shares/new", **NEW_FORM)
+        response = form_post(agent, "/shares/new", **NEW_FORM)
         assert response.status_code == 302
         share_id = int(response.headers["Location"].rsplit("/", 1)[1])
         actor = staff_email(app, agent)
@@ -423,7 +415,7 @@ def test_edit_writes_one_event_with_the_diff(app, agent, agent_token, surface):
     if surface == "html":
         form = {"code": SHARE_CODE, "period": "3", "period_type": "days", "absolute_expiry": "",
                 "expires_at": "", "meta": ""}  # fmt: skip
-        response = post(agent, f"/shares/{share_id}/edit", **form)
+        response = form_post(agent, f"/shares/{share_id}/edit", **form)
         assert response.status_code == 302
         actor = staff_email(app, agent)
     else:
@@ -460,7 +452,7 @@ def test_an_edit_that_changes_nothing_writes_no_event(app, agent, agent_token, s
     if surface == "html":
         form = {"code": SHARE_CODE, "period": "2", "period_type": "days", "absolute_expiry": "",
                 "expires_at": "", "meta": "a"}  # fmt: skip
-        assert post(agent, f"/shares/{share_id}/edit", **form).status_code == 302
+        assert form_post(agent, f"/shares/{share_id}/edit", **form).status_code == 302
     else:
         response = app.test_client().put(
             f"/api/v3/shares/{share_id}", json={"period": 2, "meta": ["a"]},
@@ -478,7 +470,7 @@ def test_claim_writes_one_event_with_the_claimer_and_count(app, agent, agent_tok
     before = last_event_id(app)
     claim = {"profile_id": "claimer-9", "code": SHARE_CODE}
     if surface == "html":
-        response = post(agent, f"/shares/{share_id}/claim", **claim)
+        response = form_post(agent, f"/shares/{share_id}/claim", **claim)
         assert response.status_code == 302
         actor = staff_email(app, agent)
     else:
@@ -508,7 +500,8 @@ def test_a_claim_of_an_unlimited_share_records_no_count(app, agent):
     share_id = factories.share(app, **SECURED, is_cloneable=True, remaining_quantity=None)
     before = last_event_id(app)
     assert (
-        post(agent, f"/shares/{share_id}/claim", profile_id="c", code=SHARE_CODE).status_code == 302
+        form_post(agent, f"/shares/{share_id}/claim", profile_id="c", code=SHARE_CODE).status_code
+        == 302
     )
     [event] = events_after(app, before)
     assert "remaining_quantity" not in event["changes"]  # unlimited before and after
@@ -522,7 +515,7 @@ def test_delete_writes_one_event_with_what_went(app, client, token, surface):
     old = factories.share_data(app, share_id)
     before = last_event_id(app)
     if surface == "html":
-        response = post(client, f"/shares/{share_id}/delete")
+        response = form_post(client, f"/shares/{share_id}/delete")
         assert response.status_code == 302
         actor = staff_email(app, client)
     else:
@@ -584,7 +577,7 @@ def test_a_failed_action_writes_no_audit_row(app, client_as, agent_token, token_
 def test_a_claim_that_runs_out_writes_no_audit_row(app, agent):
     share_id = factories.share(app, **SECURED, remaining_quantity=0)
     mark = last_event_id(app)
-    response = post(agent, f"/shares/{share_id}/claim", profile_id="c", code=SHARE_CODE)
+    response = form_post(agent, f"/shares/{share_id}/claim", profile_id="c", code=SHARE_CODE)
     assert response.status_code == 422
     assert "The share has no claims left." in response.get_data(as_text=True)
     assert events_after(app, mark) == []
@@ -593,9 +586,9 @@ def test_a_claim_that_runs_out_writes_no_audit_row(app, agent):
 def test_the_detail_page_shows_the_share_history(app, agent):
     share_id = factories.share(app, **SECURED)
     form = {"code": SHARE_CODE, "period": "3", "period_type": "days"}
-    assert post(agent, f"/shares/{share_id}/edit", **form).status_code == 302
+    assert form_post(agent, f"/shares/{share_id}/edit", **form).status_code == 302
     assert (
-        post(agent, f"/shares/{share_id}/claim", profile_id="c-1", code=SHARE_CODE).status_code
+        form_post(agent, f"/shares/{share_id}/claim", profile_id="c-1", code=SHARE_CODE).status_code
         == 302
     )
     page = agent.get(f"/shares/{share_id}").get_data(as_text=True)
@@ -614,7 +607,7 @@ def test_the_detail_page_shows_the_share_history(app, agent):
 def test_history_survives_the_share(app, client):
     """After a delete the events stay, and the id is never reused by a new share."""
     share_id = factories.share(app, **SECURED)
-    assert post(client, f"/shares/{share_id}/delete").status_code == 302
+    assert form_post(client, f"/shares/{share_id}/delete").status_code == 302
     new_id = factories.share(app, **SECURED)
     assert new_id != share_id
     with app.app_context():
@@ -681,11 +674,11 @@ def test_the_audit_page_pages_through_many_events(app, client):
 def test_the_audit_page_filters_by_actor_action_and_dates(app, client, agent):
     share_id = factories.share(app, **SECURED, is_cloneable=True, remaining_quantity=None)
     assert (
-        post(agent, f"/shares/{share_id}/claim", profile_id="c-1", code=SHARE_CODE).status_code
+        form_post(agent, f"/shares/{share_id}/claim", profile_id="c-1", code=SHARE_CODE).status_code
         == 302
     )
     assert (
-        post(agent, f"/shares/{share_id}/claim", profile_id="c-2", code=SHARE_CODE).status_code
+        form_post(agent, f"/shares/{share_id}/claim", profile_id="c-2", code=SHARE_CODE).status_code
         == 302
     )
     bulk_shares(app, 3, "old@example.com")
@@ -749,8 +742,9 @@ def test_audit_page_links_keep_only_the_filters(app, client):
 def test_staff_changes_are_audited(app, client):
     admin = staff_email(app, client)
     mark = last_event_id(app)
-    response = post(client, "/admin/staff", email="New@Example.com", role="agent",
-                    password="a long password!")  # fmt: skip
+    response = form_post(
+        client, "/admin/staff", email="New@Example.com", role="agent", password="a long password!"
+    )
     assert response.status_code == 302
     assert "Staff account new@example.com created (Agent)." in (
         client.get("/admin/staff").get_data(as_text=True)
@@ -758,10 +752,10 @@ def test_staff_changes_are_audited(app, client):
     with app.app_context():
         member = Staff.by_email("new@example.com")
         member_id, password_hash = member.id, member.password_hash
-    assert password_hash.startswith("scrypt:")
-    assert post(client, f"/admin/staff/{member_id}", role="admin").status_code == 302
-    assert post(client, f"/admin/staff/{member_id}", active="0").status_code == 302
-    assert post(client, f"/admin/staff/{member_id}", active="1").status_code == 302
+    assert password_hash.startswith(factories.APP_HASH_PREFIX)
+    assert form_post(client, f"/admin/staff/{member_id}", role="admin").status_code == 302
+    assert form_post(client, f"/admin/staff/{member_id}", active="0").status_code == 302
+    assert form_post(client, f"/admin/staff/{member_id}", active="1").status_code == 302
     events = events_after(app, mark)
     assert all(e["actor"] == admin and e["action"] == "staff" for e in events)
     assert [e["changes"] for e in events] == [
@@ -778,12 +772,12 @@ def test_an_admin_cannot_change_themselves_and_nothing_is_recorded(app, client):
     with client.session_transaction() as session:
         own_id = session["staff_id"]
     before = fingerprint(app)
-    response = post(client, f"/admin/staff/{own_id}", active="0")
+    response = form_post(client, f"/admin/staff/{own_id}", active="0")
     assert response.status_code == 302
     assert "You cannot change your own role or deactivate yourself." in (
         client.get("/admin/staff").get_data(as_text=True)
     )
-    assert post(client, f"/admin/staff/{own_id}", role="viewer").status_code == 302
+    assert form_post(client, f"/admin/staff/{own_id}", role="viewer").status_code == 302
     assert fingerprint(app) == before
 
 
@@ -798,7 +792,7 @@ def test_a_bad_staff_form_is_422_and_records_nothing(app, client):
         ({"email": "role@example.com", "role": "owner", "password": "a long password!"},
          "Choose a role: viewer, agent or admin."),
     ]:  # fmt: skip
-        response = post(client, "/admin/staff", **data)
+        response = form_post(client, "/admin/staff", **data)
         assert response.status_code == 422
         assert message in response.get_data(as_text=True)
     assert fingerprint(app) == before

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.conftest import TEST_SECRET, table_names
+from tests.contract import bearer
 from tests.database import stored_bytes
 from tests.security.helpers import fingerprint
 from webapp import ROOT
@@ -48,9 +49,7 @@ def create_token(app, name: str) -> str:
 
 
 def post_share(app, token: str):
-    return app.test_client().post(
-        "/api/v3/shares", json=VALID, headers={"Authorization": f"Bearer {token}"}
-    )
+    return app.test_client().post("/api/v3/shares", json=VALID, headers=bearer(token))
 
 
 # --- init-db -------------------------------------------------------------------------------
@@ -338,5 +337,5 @@ def test_check_tallies_repair_recounts_them(app):
     assert run(app, "check-tallies").output == "The tallies match the shares.\n"
     api = app.test_client()
     token = create_token(app, "reader")
-    listed = api.get("/api/v3/shares", headers={"Authorization": f"Bearer {token}"})
+    listed = api.get("/api/v3/shares", headers=bearer(token))
     assert listed.get_json()["meta"]["total"] == factories.share_count(app) == 1

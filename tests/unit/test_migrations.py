@@ -13,6 +13,7 @@ from flask import current_app
 
 from tests import database, factories
 from tests.conftest import TEST_SECRET, table_names
+from tests.contract import bearer
 from webapp import create_app
 from webapp.db import tallies
 from webapp.extensions import db
@@ -163,9 +164,7 @@ def test_a_database_of_the_previous_revision_keeps_its_data_when_upgraded(bare_a
             assert stored == tallies.counted(connection)
         assert stored[("all", "")] == 2 and stored[("source_type", "reward")] == 1
     # The old release's token works, and starts counting its rate limit from nothing.
-    response = bare_app.test_client().get(
-        "/api/v3/shares", headers={"Authorization": f"Bearer {token}"}
-    )
+    response = bare_app.test_client().get("/api/v3/shares", headers=bearer(token))
     assert response.status_code == 200
     limit = bare_app.extensions["api_rate"].hits
     assert response.headers["X-RateLimit-Remaining"] == str(limit - 1)

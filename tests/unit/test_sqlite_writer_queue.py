@@ -19,6 +19,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import make_app
+from tests.contract import bearer
 from webapp.db import writer_queue
 from webapp.extensions import db
 
@@ -329,7 +330,7 @@ def test_an_api_read_answers_503_while_another_process_holds_the_write_lock(tmp_
     database = tmp_path / "app.sqlite3"
     app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{database}", SQLITE_BUSY_TIMEOUT_MS=300)
     plain = factories.token(app, "reader", "viewer")
-    headers = {"Authorization": f"Bearer {plain}"}
+    headers = bearer(plain)
     context = multiprocessing.get_context("fork")
     holding, release = context.Event(), context.Event()
     holder = context.Process(target=_hold_the_app_database, args=(database, holding, release))

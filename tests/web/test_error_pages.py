@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.conftest import make_app, signed_in
+from tests.contract import bearer
 from tests.pages import csrf_token
 from webapp.api import shares as api_module
 from webapp.auth import requires
@@ -50,7 +51,7 @@ IDS_OUT_OF_RANGE = (
 def test_an_id_past_the_64_bit_range_is_not_found_on_every_route(app, client, token, share_id):
     """Every route with an id in its path, by every method it takes, page or API: 404 (the id
     names nothing), never the 500 of an integer the database cannot take, nor a 405."""
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = bearer(token)
     checked = 0
     for rule in app.url_map.iter_rules():
         if "<int:" not in rule.rule:
@@ -153,7 +154,7 @@ SHARE = {"profile_id": "customer-9", "source_type": "reward", "source_id": 77}
 
 def test_api_answers_503_with_retry_after_while_the_database_is_locked(locked_app):
     app, lock, other = locked_app
-    headers = {"Authorization": f"Bearer {factories.token(app, 'script', 'agent')}"}
+    headers = bearer(factories.token(app, "script", "agent"))
     client = app.test_client()
     lock()
     response = client.post("/api/v3/shares", json=SHARE, headers=headers)
@@ -201,15 +202,16 @@ def test_a_request_says_so_when_the_database_is_behind_the_code(app):
 
     def rename(old: str, new: str) -> None:
         with app.app_context():
+            # SQLite checks an ALTER TABLE against the schema its connection last read: a pooled
+            # connection from before the first rename would not find the renamed column.
+            db.engine.dispose()
             db.session.execute(sa.text(f"ALTER TABLE shares RENAME COLUMN {old} TO {new}"))
             db.session.commit()
 
     # Renamed, then back: on PostgreSQL the next test reuses this schema.
     rename("meta", "meta_before")
     try:
-        response = app.test_client().get(
-            "/api/v3/shares", headers={"Authorization": f"Bearer {token}"}
-        )
+        response = app.test_client().get("/api/v3/shares", headers=bearer(token))
     finally:
         rename("meta_before", "meta")
     assert response.status_code == 503

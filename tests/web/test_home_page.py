@@ -11,7 +11,8 @@ import pytest
 import time_machine
 
 from tests import factories
-from tests.pages import csrf_token
+from tests.contract import bearer
+from tests.pages import form_post
 from webapp import dashboard, totals
 from webapp.db import tallies
 from webapp.extensions import db
@@ -68,7 +69,7 @@ def desk(app, at_now):
 def test_every_number_equals_the_total_of_the_list_it_links_to(app, client, token, desk):
     page = text(client.get("/"))
 
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = bearer(token)
     for name in ("total", "status-active", "status-expired", "status-exhausted", "expiring"):
         number, href = tile(page, name)
         api_path = href.replace("/shares", "/api/v3/shares", 1)
@@ -183,11 +184,8 @@ def test_the_claims_trend_says_up_or_down_in_words(app, client, at_now):
 def test_the_latest_changes_link_to_shares_and_customers(app, client, at_now):
     kept = factories.share(app, profile_id="owner-1", code="C1")
     gone = factories.share(app, profile_id="owner-2")
-    client.post(
-        f"/shares/{kept}/claim",
-        data={"csrf_token": csrf_token(client), "profile_id": "cust-5", "code": "C1"},
-    )
-    client.post(f"/shares/{gone}/delete", data={"csrf_token": csrf_token(client)})
+    form_post(client, f"/shares/{kept}/claim", profile_id="cust-5", code="C1")
+    form_post(client, f"/shares/{gone}/delete")
 
     page = text(client.get("/"))
 

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 
 from tests import factories
-from tests.pages import csrf_in, csrf_token
+from tests.pages import csrf_in, csrf_token, form_post
 from webapp.clock import utcnow
 from webapp.enums import PeriodType, SourceType
 from webapp.expiry import to_utc_z
@@ -794,11 +794,7 @@ def test_valid_edit_redirects_changes_the_row_and_flashes(
     app, client, melbourne_share, changes, expected
 ):
     before = factories.share_row(app, melbourne_share)
-    token = csrf_token(client, f"/shares/{melbourne_share}/edit")
-
-    response = client.post(
-        f"/shares/{melbourne_share}/edit", data={"csrf_token": token, **edit_form(**changes)}
-    )
+    response = form_post(client, f"/shares/{melbourne_share}/edit", **edit_form(**changes))
 
     assert response.status_code == 302
     assert response.headers["Location"] == f"/shares/{melbourne_share}"
@@ -932,11 +928,7 @@ def test_invalid_edit_is_422_with_inline_errors_and_changes_nothing(
     app, client, melbourne_share, changes, errors
 ):
     before = factories.share_row(app, melbourne_share)
-    token = csrf_token(client, f"/shares/{melbourne_share}/edit")
-
-    response = client.post(
-        f"/shares/{melbourne_share}/edit", data={"csrf_token": token, **edit_form(**changes)}
-    )
+    response = form_post(client, f"/shares/{melbourne_share}/edit", **edit_form(**changes))
 
     assert response.status_code == 422
     page = text(response)

@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests import factories
 from tests.conftest import TEST_SECRET, signed_in
+from tests.contract import bearer
 from tests.database import unreachable_url
 from webapp import create_app
 from webapp.auth import requires
@@ -375,7 +376,7 @@ def test_metrics_token_lets_other_machines_in(app_with):
         assert response.status_code == 401, header
         assert response.headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
         assert "sharedesk_" not in response.get_data(as_text=True)
-    samples = scrape(client, environ_base=ELSEWHERE, headers={"Authorization": f"Bearer {token}"})
+    samples = scrape(client, environ_base=ELSEWHERE, headers=bearer(token))
     assert ("sharedesk_database_up", ()) in samples
     # This machine needs no token.
     assert scrape(client)[("sharedesk_database_up", ())] == 1
