@@ -268,7 +268,11 @@ def test_the_lock_file_takes_the_database_permissions_and_owner(path):
 
 
 def test_the_app_connects_through_the_queue_in_wal_mode(tmp_path):
-    app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'app.sqlite3'}")
+    # A file in SQLite's default journal mode (the tests' template is in WAL mode already).
+    path = tmp_path / "app.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as plain:
+        assert plain.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{path}")
     with app.app_context():
         raw = db.engine.raw_connection()
         try:
