@@ -63,7 +63,7 @@ WORKERS_FAST ?= 2
 test test-fast test-postgres test-clock: export PYTHONDONTWRITEBYTECODE =
 # The tests' throw-away files (a SQLite database per test) live in memory where the machine has
 # a tmpfs with room, as test-postgres runs its server without fsync: on disk, SQLite's fsyncs as
-# each test opens and closes its database were a tenth of test-fast's time (README, "Tests").
+# each test opens and closes its database cost 10 s of test-fast's 65 s (README, "Tests").
 TEST_TMPDIR := $(shell df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 && $$4 > 1048576 {print "/dev/shm"}')
 ifneq ($(TEST_TMPDIR),)
 test test-fast test-clock: export TMPDIR = $(TEST_TMPDIR)

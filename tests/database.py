@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from webapp.db import writer_queue
 from webapp.extensions import db
 from webapp.models import create_tables
 
@@ -161,17 +162,17 @@ def fresh_database(tmp_path: Path, name: str = "fresh") -> Iterator[str]:
 @functools.cache
 def _sqlite_template() -> Path:
     """A SQLite file holding every table (and the tallies' triggers), made once per process:
-    copying it is much cheaper than creating the tables again for every test. It is in WAL
-    mode already, as the app leaves every database: switching a copy over would cost each test
-    an fsync. Removed when the process ends."""
+    copying it is much cheaper than creating the tables again for every test. Made through the
+    app's own connections, so it is in WAL mode already, as the app leaves every database:
+    switching each copy over would cost each test an fsync. Removed when the process ends."""
     directory = tempfile.mkdtemp(prefix="share-desk-template-")
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     path = Path(directory) / "template.sqlite3"
-    engine = sa.create_engine(f"sqlite:///{path}")
+    engine = sa.create_engine(
+        f"sqlite:///{path}", connect_args={"factory": writer_queue.Connection}
+    )
     with engine.begin() as connection:
         create_tables(connection)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
     engine.dispose()
     return path
 
