@@ -23,16 +23,25 @@ from webapp.extensions import db
 from webapp.models import create_tables
 
 TEST_SECRET = "test-secret-key-not-for-production"
-#: The slow layers: each folder's tests carry its marker, so ``-m "not e2e"`` and the like work.
-SLOW_LAYERS = ("e2e", "live", "fuzz")
+#: The slow layers, slowest first: each folder's tests carry its marker, so ``-m "not e2e"``
+#: and the like work.
+SLOW_LAYERS = ("fuzz", "e2e", "live")
 
 
 def pytest_collection_modifyitems(config, items):
+    """Mark the slow layers' tests, and run them first (each folder in its own order).
+
+    ``make test`` hands tests to its workers one at a time, in this order: the long ones start
+    at once, and the many short ones fill in around them, so that the workers finish together
+    rather than one of them running the last fuzzing or browser tests alone (Makefile)."""
     tests = Path(__file__).parent
+    rank = {}
     for item in items:
         layer = item.path.relative_to(tests).parts[0]
         if layer in SLOW_LAYERS:
             item.add_marker(layer)
+        rank[item] = SLOW_LAYERS.index(layer) if layer in SLOW_LAYERS else len(SLOW_LAYERS)
+    items.sort(key=rank.__getitem__)
 
 
 def make_app(tmp_path, **overrides):
