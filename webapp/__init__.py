@@ -116,7 +116,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         views,
     )
     from .db import server_pool, writer_queue
-    from .extensions import csrf, db, migrate
+    from .extensions import csrf, db
     from .forms import widgets
     from .telemetry import logs, metrics, timing
 
@@ -130,11 +130,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         if db.engine.dialect.name != "sqlite":
             # A server drops connections (a restart, an idle timeout); a file does not.
             server_pool.check_idle_connections(db.engine)
-    # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate notices
-    # a changed column type, not just added and dropped columns.
-    migrate.init_app(
-        app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
-    )
     csrf.init_app(app)
     widgets.use_attributes()
     errors.init_app(app)

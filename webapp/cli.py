@@ -9,14 +9,11 @@ import sys
 from pathlib import Path
 
 import click
-import flask_migrate
 import sqlalchemy as sa
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup, ScriptInfo, with_appcontext
 
-from . import accounts, imports
+from . import ROOT, accounts, imports
 from .db import tallies, writer_queue
 from .enums import Role
 from .expiry import to_utc_z
@@ -28,6 +25,29 @@ from .models import ApiToken, Staff
 
 INIT_DB = "flask --app webapp init-db"
 NO_TABLES = f"has no tables yet: run {INIT_DB}."
+
+
+def migrations(app: Flask):
+    """The app's Alembic set-up (Flask-Migrate's ``app.extensions["migrate"]``), made when a
+    command first needs it. A server never does: Alembic is a fifth of a worker's start-up."""
+    if "migrate" not in app.extensions:
+        from flask_migrate import Migrate
+
+        # Batch mode: SQLite can only ALTER a table by copying it. compare_type: autogenerate
+        # notices a changed column type, not just added and dropped columns.
+        migrations_at = str(ROOT / "migrations")
+        Migrate(app, db, directory=migrations_at, render_as_batch=True, compare_type=True)
+    return app.extensions["migrate"]
+
+
+class _MigrationCommands(click.Group):
+    """``flask db ...``: Flask-Migrate's commands, set up (``migrations``) when one is run."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        migrations(parent.ensure_object(ScriptInfo).load_app())
+        from flask_migrate.cli import db as commands
+
+        return commands.make_context(info_name, args, parent=parent, **extra)
 
 
 def _where() -> str:
@@ -64,7 +84,10 @@ def _schema_problem(connection: sa.Connection) -> str | None:
     """What keeps the database from this version's schema, if anything: Alembic's version table
     says which migration it is at. A database without one is fine when it has every table
     (``models.create_tables`` made it: tests and scratch databases)."""
-    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrations(current_app).migrate.get_config())
     heads = set(script.get_heads())
     current = set(MigrationContext.configure(connection).get_current_heads())
     if current == heads:
@@ -159,6 +182,9 @@ def _as_cli_actor() -> None:
 @_on_database(schema=False)
 def init_db_command():
     """Create the database or upgrade it to the latest migration (safe to run again)."""
+    import flask_migrate
+
+    migrations(current_app)
     flask_migrate.upgrade()
     click.echo(f"Database ready: {_where()}")
     has_staff = db.session.scalar(sa.select(sa.func.count(Staff.id)))
@@ -418,3 +444,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tokens)
     app.cli.add_command(staff)
     app.cli.add_command(shares)
+    app.cli.add_command(_MigrationCommands("db", help="Alembic's migrations (Flask-Migrate)."))

@@ -22,6 +22,7 @@ from tests.conftest import TEST_SECRET, make_app, table_names
 from tests.security.helpers import fingerprint
 from tests.unit.test_cli import assert_clean_failure
 from webapp import ROOT, create_app
+from webapp.cli import migrations
 from webapp.extensions import db
 from webapp.models import create_tables
 
@@ -64,7 +65,7 @@ def files(directory: Path) -> dict[str, bytes]:
 def revisions(app) -> tuple[str, str]:
     """This version's latest migration, and the one before it."""
     with app.app_context():
-        config = current_app.extensions["migrate"].migrate.get_config()
+        config = migrations(current_app).migrate.get_config()
         head = ScriptDirectory.from_config(config).get_revision("head")
     return head.revision, head.down_revision
 

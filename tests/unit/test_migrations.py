@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import flask_migrate
 import sqlalchemy as sa
@@ -14,7 +17,8 @@ from flask import current_app
 from tests import database, factories
 from tests.conftest import TEST_SECRET, table_names
 from tests.contract import bearer
-from webapp import create_app
+from webapp import ROOT, create_app
+from webapp.cli import migrations
 from webapp.db import tallies
 from webapp.extensions import db
 from webapp.models import ApiToken, AuditEvent, IdempotencyKey, Share, Staff, create_tables
@@ -33,7 +37,7 @@ def run(app, *args: str):
 
 def head_revision(app) -> str:
     with app.app_context():
-        config = current_app.extensions["migrate"].migrate.get_config()
+        config = migrations(current_app).migrate.get_config()
         return ScriptDirectory.from_config(config).get_current_head()
 
 
@@ -70,15 +74,51 @@ def collation_drift(app) -> list[tuple[str, str, str | None, str | None]]:
 
 def test_one_line_of_history(bare_app):
     with bare_app.app_context():
-        config = current_app.extensions["migrate"].migrate.get_config()
+        config = migrations(current_app).migrate.get_config()
         script = ScriptDirectory.from_config(config)
         assert len(script.get_heads()) == 1, "merge the migration branches"
         assert len(script.get_bases()) == 1
 
 
+#: Makes the app as a server worker does, says which of Alembic and Flask-Migrate that loaded,
+#: then runs ``flask --app webapp db heads``.
+SERVER_THEN_FLASK_DB = """
+import sys
+import webapp
+webapp.create_app()
+print(sorted({name.split(".")[0] for name in sys.modules} & {"alembic", "flask_migrate"}))
+sys.argv = ["flask", "--app", "webapp", "db", "heads"]
+from flask.cli import main
+main()
+"""
+
+
+def test_a_server_does_not_load_alembic_and_flask_db_still_does(tmp_path):
+    """Alembic is a fifth of a worker's start-up, and only the commands use it."""
+    env = {
+        **os.environ,
+        "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
+        "WEBAPP_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
+        "WEBAPP_SECRET_KEY": TEST_SECRET,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SERVER_THEN_FLASK_DB],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        # No timeout: under faketime (make test-clock) the wait's sleep may fail.
+    )
+    assert done.returncode == 0, done.stderr
+    loaded, heads = done.stdout.splitlines()
+    assert loaded == "[]"
+    assert heads == f"{ScriptDirectory(str(ROOT / 'migrations')).get_current_head()} (head)"
+
+
 def test_migrations_match_the_models(bare_app):
     """Fails when a model changes without its migration: run ``flask db migrate`` and review."""
     with bare_app.app_context():
+        migrations(bare_app)
         flask_migrate.upgrade()
 
     assert drift(bare_app) == []
@@ -119,7 +159,7 @@ def test_downgrade_to_base_and_upgrade_again(bare_app):
 def test_a_database_of_the_previous_revision_keeps_its_data_when_upgraded(bare_app):
     """A database the previous release (one revision back) made, with a share in it."""
     with bare_app.app_context():
-        script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+        script = ScriptDirectory.from_config(migrations(current_app).migrate.get_config())
         previous = script.get_revision(script.get_current_head()).down_revision
     assert run(bare_app, "db", "upgrade", previous).exit_code == 0
     with bare_app.app_context():
@@ -180,7 +220,7 @@ def test_tokens_made_before_their_creators_were_recorded_get_them_from_the_audit
     is read from the audit event that created it; a token with no such event stays 'not
     recorded'."""
     with bare_app.app_context():
-        script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+        script = ScriptDirectory.from_config(migrations(current_app).migrate.get_config())
         previous = script.get_revision(TOKEN_MAKERS).down_revision
     assert run(bare_app, "db", "upgrade", previous).exit_code == 0
     at = "'2026-11-28 23:00:00'"
@@ -338,7 +378,7 @@ def test_init_db_an_upgrade_and_the_tests_schema_are_one_schema(tmp_path):
         )
         assert run(fresh, "init-db").exit_code == 0
         with upgraded.app_context():
-            config = current_app.extensions["migrate"].migrate.get_config()
+            config = migrations(current_app).migrate.get_config()
             (first,) = ScriptDirectory.from_config(config).get_bases()
         assert run(upgraded, "db", "upgrade", first).exit_code == 0
         assert run(upgraded, "init-db").exit_code == 0
