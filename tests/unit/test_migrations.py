@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -17,6 +16,7 @@ from flask import current_app
 from tests import database, factories
 from tests.conftest import TEST_SECRET, table_names
 from tests.contract import bearer
+from tests.unit.test_settings import operator_env
 from webapp import ROOT, create_app
 from webapp.cli import migrations
 from webapp.db import tallies
@@ -95,16 +95,10 @@ main()
 
 def test_a_server_does_not_load_alembic_and_flask_db_still_does(tmp_path):
     """Alembic is a fifth of a worker's start-up, and only the commands use it."""
-    env = {
-        **os.environ,
-        "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
-        "WEBAPP_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
-        "WEBAPP_SECRET_KEY": TEST_SECRET,
-    }
     done = subprocess.run(
         [sys.executable, "-c", SERVER_THEN_FLASK_DB],
         cwd=ROOT,
-        env=env,
+        env=operator_env(tmp_path),
         capture_output=True,
         text=True,
         # No timeout: under faketime (make test-clock) the wait's sleep may fail.

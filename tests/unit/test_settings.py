@@ -185,19 +185,23 @@ def test_a_wrong_secret_is_not_repeated(start, name, value):
     assert "hunter2" not in line and "9876543210" not in line
 
 
-def flask_cli(tmp_path, *args: str, **variables: str) -> subprocess.CompletedProcess:
-    """``flask --app webapp ARGS`` as an operator runs it, with those WEBAPP_ variables."""
-    env = {
+def operator_env(tmp_path, **variables: str) -> dict[str, str]:
+    """The environment an operator sets, in ``tmp_path``, with those WEBAPP_ variables."""
+    return {
         **os.environ,
         "WEBAPP_INSTANCE_PATH": str(tmp_path / "instance"),
         "WEBAPP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
         "WEBAPP_SECRET_KEY": TEST_SECRET,
         **{f"WEBAPP_{name}": value for name, value in variables.items()},
     }
+
+
+def flask_cli(tmp_path, *args: str, **variables: str) -> subprocess.CompletedProcess:
+    """``flask --app webapp ARGS`` as an operator runs it, with those WEBAPP_ variables."""
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "webapp", *args],
         cwd=ROOT,
-        env=env,
+        env=operator_env(tmp_path, **variables),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
