@@ -8,6 +8,7 @@ import shutil
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from tests import factories
@@ -15,6 +16,12 @@ from tests.conftest import make_app
 from tests.factories import STAFF_PASSWORD
 from webapp.extensions import db
 from webapp.models import AuditEvent, BulkJob, BulkJobItem, Share, ShareClaim, ShareImport
+
+# Two xdist workers share two cores with their Chromiums, servers, PostgreSQL and the fuzzers:
+# a form post and its redirect have been seen to take over five seconds there (a keyboard claim
+# on PostgreSQL in CI). An expectation waits up to 15 s for what it asserts, not Playwright's 5 s;
+# a passing test is no slower for it.
+expect.set_options(timeout=15_000)
 
 
 def chromium_path() -> str:

@@ -124,9 +124,7 @@ def test_filter_select_all_matching_expire_with_progress(
     held_after_first_chunk.set()
     page.get_by_role("link", name="See its progress").click()
     expect(page).to_have_url(job_page)
-    expect(page.get_by_test_id("job-summary")).to_have_text(
-        "Done: 30 of 30 shares expired.", timeout=15_000
-    )
+    expect(page.get_by_test_id("job-summary")).to_have_text("Done: 30 of 30 shares expired.")
 
     now = utcnow()
     assert all(factories.share_row(live_app, i)["expires_at"] <= now for i in leaked)
