@@ -375,6 +375,27 @@ def test_page_size_and_sort_headers_keep_the_filters(app, client):
     )
 
 
+def test_the_id_column_carries_the_newest_first_order_and_says_so(app, client):
+    """The list's default order is by id: that column says it sorts, not the random handles."""
+    ids = [factories.share(app, profile_id=f"order-{n}") for n in range(3)]
+
+    def headers(page: str) -> list[tuple[str | None, str]]:
+        found = re.findall(r'<th scope="col"(?: aria-sort="(\w+)")?>(.*?)</th>', page, re.S)
+        return [
+            (state or None, html.unescape(re.sub(r"<[^>]+>", "", th)).strip())
+            for state, th in found
+        ]
+
+    page = text(client.get("/shares"))
+    # The arrow keeps to its label (a no-break space): a narrow column does not wrap it alone.
+    assert headers(page)[:3] == [("descending", "ID\u00a0▼"), (None, "Handle"), (None, "Profile")]
+    assert re.findall(r'<td class="num">(\d+)</td>', page) == [str(i) for i in reversed(ids)]
+
+    page = text(client.get("/shares?sort=id"))
+    assert headers(page)[0] == ("ascending", "ID\u00a0▲")
+    assert re.findall(r'<td class="num">(\d+)</td>', page) == [str(i) for i in ids]
+
+
 @pytest.mark.parametrize("size", ["15", "25", "100"])
 def test_an_explicit_page_size_is_kept_even_when_it_is_the_api_default(app, client, size):
     """The list shows 25 a page by default; page[size]=15 (the API's default) must stay put."""
