@@ -29,15 +29,15 @@ class Action:
     title: str  # "Expire now"
     verb: str  # "Expire"
     done: str  # "expired"
-    unchanged: str  # why a share taken was left as it was
+    unchanged: str  # why shares taken were left as they were ("{were}": was or were)
     role: Role
 
 
 ACTIONS = {
     AuditAction.EXPIRE: Action(
-        "Expire now", "Expire", "expired", "had expired already or were deleted", Role.AGENT
+        "Expire now", "Expire", "expired", "had expired already or {were} deleted", Role.AGENT
     ),
-    AuditAction.DELETE: Action("Delete", "Delete", "deleted", "were deleted already", Role.ADMIN),
+    AuditAction.DELETE: Action("Delete", "Delete", "deleted", "{were} deleted already", Role.ADMIN),
 }
 
 
@@ -45,14 +45,23 @@ def summary(job: BulkJob) -> str:
     """Where a job stands, in a sentence: what it did, and what it has not done yet."""
     words = ACTIONS[job.action]
     left = job.done - job.changed
-    unchanged = f"; {left:,} {words.unchanged} and are unchanged" if left else ""
+    unchanged = ""
+    if left:
+        one = left == 1
+        why = words.unchanged.format(were="was" if one else "were")
+        unchanged = f"; {left:,} {why} and {'is' if one else 'are'} unchanged"
     if job.state is JobState.DONE:
         return f"Done: {job.changed:,} of {job.total:,} shares {words.done}{unchanged}."
     if job.state is JobState.FAILED:
+        rest = job.total - job.done
         return (
             f"Stopped after {job.done:,} of {job.total:,} shares: {job.error}. "
-            f"{job.changed:,} {words.done}{unchanged}; the other {job.total - job.done:,} "
-            "are not done yet: resume to finish them."
+            f"{job.changed:,} {words.done}{unchanged}; the other {rest:,} "
+            + (
+                "is not done yet: resume to finish it."
+                if rest == 1
+                else "are not done yet: resume to finish them."
+            )
         )
     return f"{job.done:,} of {job.total:,} shares done: {job.changed:,} {words.done}{unchanged}."
 

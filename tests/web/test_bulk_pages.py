@@ -160,7 +160,7 @@ def test_select_all_matching_expires_every_match_not_only_the_page_and_nothing_e
     assert actor.startswith("agent-")
     page = visible(text(agent.get(response.headers["Location"])))
     assert (
-        "Done: 30 of 31 shares expired; 1 had expired already or were deleted and are unchanged."
+        "Done: 30 of 31 shares expired; 1 had expired already or was deleted and is unchanged."
         in page
     )
     assert "every share matching Code: LEAK" in page
@@ -294,7 +294,7 @@ def test_a_bulk_expire_counts_shares_taken_as_done_not_as_expired(app, agent):
     response = do(agent, "expire", id=ids)
     page = visible(text(agent.get(response.headers["Location"])))
     assert "2 of 2 done" in page and "2 of 2 expired" not in page
-    assert "Done: 1 of 2 shares expired; 1 had expired already or were deleted" in page
+    assert "Done: 1 of 2 shares expired; 1 had expired already or was deleted" in page
 
 
 def test_a_running_job_page_polls_its_progress_every_second(app, agent):
@@ -387,7 +387,7 @@ def test_resuming_a_delete_job_needs_an_admin(app, agent):
     job_id = factories.bulk_job(app, "delete", ids, state="failed")
 
     page = text(agent.get(f"/shares/bulk/jobs/{job_id}"))
-    assert "Stopped after 0 of 1 shares" in visible(page)
+    assert "0 deleted; the other 1 is not done yet: resume to finish it." in visible(page)
     assert ">Resume</button>" not in page
     response = agent.post(
         f"/shares/bulk/jobs/{job_id}/resume", data={"csrf_token": csrf_token(agent, "/shares")}
