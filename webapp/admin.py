@@ -25,6 +25,7 @@ from .errors import database_unavailable
 from .extensions import db
 from .forms.admin import PasswordResetForm, StaffForm, StaffRoleForm, TokenForm
 from .forms.filters import AuditFilterForm
+from .listing import existing_share_ids
 from .models import ApiToken, AuditEvent, Staff
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -241,6 +242,7 @@ def audit():
     number = (form.page.data or 1) if valid else 1
     page = db.paginate(query, page=number, per_page=AUDIT_PAGE_SIZE, error_out=False)
     status = 200 if valid else 422
+    linked = existing_share_ids(event.share_id for event in page.items if event.share_id)
     return render_template(
-        "admin/audit.html", form=form, page=page, args=form.active_args()
+        "admin/audit.html", form=form, page=page, args=form.active_args(), linked=linked
     ), status

@@ -705,6 +705,21 @@ def test_the_audit_page_filters_by_actor_action_and_dates(app, client, agent):
     assert "No events match." in response.get_data(as_text=True)
 
 
+def test_the_audit_page_links_each_share_to_its_page_or_says_it_was_deleted(app, client):
+    kept, gone = factories.shares(app, {"profile_id": "kept"}, {"profile_id": "gone"})
+    kept_handle, gone_handle = factories.handle_of(app, kept), factories.handle_of(app, gone)
+    assert form_post(client, f"/shares/{gone}/delete").status_code == 302
+
+    rows = audit_rows(client.get("/admin/audit?kind=share"))
+    cells = [re.findall(r"<td>(.*?)</td>", row, re.S)[3] for row in rows]
+    link = f'<a href="/shares/{kept}"><code>{kept_handle}</code></a>'
+    deleted = f'<code>{gone_handle}</code> <span class="muted">(deleted)</span>'
+    assert cells == [deleted, deleted, link]  # newest first: the delete, then both creates
+    # On a share's own page its History names it without a link to itself.
+    history = client.get(f"/shares/{kept}").get_data(as_text=True).split('id="history-title"')[1]
+    assert f"<td><code>{kept_handle}</code></td>" in history
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
