@@ -781,6 +781,10 @@ def test_staff_changes_are_audited(app, client):
     ]
     # No password or hash in the trail.
     assert all("password" not in str(e["changes"]) for e in events)
+    # The page names the member once, not as a change from their email to itself.
+    row = audit_rows(client.get("/admin/audit?action=staff"))[0]
+    assert "<strong>email</strong>: new@example.com</li>" in row
+    assert "<strong>is_active</strong>: False → True</li>" in row
 
 
 def test_an_admin_cannot_change_themselves_and_nothing_is_recorded(app, client):
