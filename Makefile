@@ -75,7 +75,7 @@ endif
 test: install-test chromium
 	CHROMIUM=$(CHROMIUM) $(PYTEST)
 
-# The quick loop: unit, API, web and security tests, ~70 s on 2 cores (README, "Tests").
+# The quick loop: unit, API, web and security tests, about a minute on 2 cores (README, "Tests").
 test-fast: install-test
 	$(BIN)/python -m pytest -n $(WORKERS_FAST) $(FAST)
 
