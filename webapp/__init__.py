@@ -88,13 +88,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     _load_settings(app.config, test_config)
     # First: a wrong setting stops the app before anything opens or reads it.
-    problems = _wrong_settings(app.config)
+    problems = _wrong_settings(app.config) or _use_instance(Path(app.instance_path), app.config)
     if problems:
         _refuse(problems)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -150,12 +147,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def settings_problems() -> list[str]:
-    """What create_app would refuse in the settings it would read now, a line for each. gunicorn's
+    """What create_app would refuse in the settings it would read now, a line for each (and an
+    instance folder it could not use; a usable one is made, with its secret key). gunicorn's
     master asks before it starts a worker (gunicorn.conf.py): workers that each fail to boot
     stop gunicorn too, but with exit 1 and a traceback when two of them fail at once."""
     config = Config(_instance_path())
     _load_settings(config)
-    return _wrong_settings(config)
+    return _wrong_settings(config) or _use_instance(Path(config.root_path), config)
 
 
 def _instance_path() -> str:
@@ -175,6 +173,22 @@ def _env_value(value: str):
     if value.isdigit():
         return int(value)
     return {"true": True, "false": False}.get(value.lower(), value)
+
+
+def _use_instance(instance: Path, config: Config) -> list[str]:
+    """Make the instance folder if missing and, when no secret key is set, take the one kept
+    there (``_instance_secret``). A folder that cannot be made, written or read is refused as a
+    wrong setting is, in a line naming WEBAPP_INSTANCE_PATH, not a traceback."""
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+        if not config.get("SECRET_KEY"):
+            config["SECRET_KEY"] = _instance_secret(instance)
+    except OSError as error:
+        return [
+            f"The instance folder {instance} cannot be used ({error.strerror or error}: "
+            f"{error.filename}); set WEBAPP_INSTANCE_PATH to a folder this user may write."
+        ]
+    return []
 
 
 def _instance_secret(instance: Path) -> str:

@@ -236,6 +236,45 @@ def test_the_command_line_says_every_wrong_setting(tmp_path):
     assert not (tmp_path / "instance").exists()  # refused before anything was made
 
 
+def unusable_instance(tmp_path) -> Path:
+    """An instance folder no one can make, root included: its parent is a file."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    return blocker / "instance"
+
+
+def instance_refusal(instance: Path, reason: str, filename: Path) -> str:
+    return (
+        f"The instance folder {instance} cannot be used ({reason}: {filename}); "
+        "set WEBAPP_INSTANCE_PATH to a folder this user may write."
+    )
+
+
+def test_an_instance_folder_that_cannot_be_made_is_refused_in_one_line(start, tmp_path):
+    # It was an OSError's traceback, from a gunicorn worker and from the command line alike.
+    instance = unusable_instance(tmp_path)
+    assert refusal(start, INSTANCE_PATH=str(instance)) == [
+        instance_refusal(instance, "Not a directory", instance)
+    ]
+
+
+def test_a_kept_secret_key_that_cannot_be_read_is_refused_in_one_line(start, tmp_path, monkeypatch):
+    monkeypatch.delenv("WEBAPP_SECRET_KEY")
+    instance = tmp_path / "instance"
+    (instance / "secret_key").mkdir(parents=True)
+    assert refusal(start) == [instance_refusal(instance, "Is a directory", instance / "secret_key")]
+
+
+def test_the_command_line_says_an_unusable_instance_folder_in_one_line(tmp_path):
+    instance = unusable_instance(tmp_path)
+    done = flask_cli(tmp_path, "init-db", INSTANCE_PATH=str(instance))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "Error: " + instance_refusal(instance, "Not a directory", instance)
+    ]
+    assert not (tmp_path / "cli.sqlite3").exists()  # refused before anything was made
+
+
 def test_the_command_line_runs_with_good_settings(tmp_path):
     done = flask_cli(tmp_path, "init-db", TRUSTED_PROXIES="1", BULK_CHUNK_SIZE="50")
     assert done.returncode == 0, done.stderr
