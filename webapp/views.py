@@ -20,7 +20,7 @@ from flask import (
 
 from . import clock, dashboard, jobs, once, security_log, sharelinks, shares, spreadsheet
 from .auth import can, requires
-from .charts import bar_chart
+from .charts import drawn
 from .enums import Role, ShareStatus
 from .extensions import db
 from .forms import ClaimForm, ShareEditForm, ShareForm
@@ -44,8 +44,20 @@ def index():
         "home.html",
         summary=summary,
         quick=quick_ranges(now),
-        claims_chart=bar_chart(summary.claims_per_day),
-        created_chart=bar_chart(summary.created_per_day),
+        claims_chart=drawn(
+            "claims-chart",
+            "Claims per day",
+            "claims",
+            ("All claims", url_for("people.list_claims")),
+            tuple(summary.claims_per_day),
+        ),
+        created_chart=drawn(
+            "created-chart",
+            "Shares created per day",
+            "shares",
+            ("All shares", url_for("shares.list_shares")),
+            tuple(summary.created_per_day),
+        ),
     )
 
 

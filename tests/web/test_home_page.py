@@ -168,6 +168,18 @@ def test_the_charts_are_svg_with_a_title_a_description_and_their_numbers(client,
     assert "<tr><td>2026-11-29</td><td>2</td></tr>" in tables[0]
 
 
+def test_a_chart_is_drawn_again_when_its_counts_change(app, client, desk):
+    """Charts are kept once drawn (webapp/charts.py): a new claim must still show at once."""
+    today = "<tr><td>2026-11-29</td><td>{}</td></tr>"
+    assert today.format(2) in text(client.get("/"))
+    factories.claim(app, factories.share(app), "one-more", claimed_at=NOW)
+
+    page = text(client.get("/"))
+
+    assert today.format(3) in page
+    assert "7 claims in all" in re.sub(r"\s+", " ", page)
+
+
 def test_the_claims_trend_says_up_or_down_in_words(app, client, at_now):
     share_id = factories.share(app)
     for days in (8, 9, 10):
