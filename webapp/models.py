@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -258,19 +259,11 @@ class Share(db.Model):
 
     def claims(self) -> list[ShareClaim]:
         """This share's claims, newest first."""
-        return db.session.scalars(
-            sa.select(ShareClaim)
-            .where(ShareClaim.share_id == self.id)
-            .order_by(ShareClaim.id.desc())
-        ).all()
+        return db.session.scalars(_of_share(ShareClaim), {"share_id": self.id}).all()
 
     def history(self) -> list[AuditEvent]:
         """The audit events of this share, newest first."""
-        return db.session.scalars(
-            sa.select(AuditEvent)
-            .where(AuditEvent.share_id == self.id)
-            .order_by(AuditEvent.id.desc())
-        ).all()
+        return db.session.scalars(_of_share(AuditEvent), {"share_id": self.id}).all()
 
     def status(self, now: datetime | None = None) -> ShareStatus:
         """Exactly one of active, expired, exhausted (contract expiry rule 6)."""
@@ -284,6 +277,15 @@ class Share(db.Model):
     def to_dict(self) -> dict:
         """The contract's Share object."""
         return as_dict(self, SHARE_OBJECT)
+
+
+@cache
+def _of_share(model) -> sa.Select:
+    """A share's rows of ``model`` (its claims, its audit events), newest first: built once, as
+    a share's page asks for both on every visit (building one took longer than running it)."""
+    return (
+        sa.select(model).where(model.share_id == sa.bindparam("share_id")).order_by(model.id.desc())
+    )
 
 
 class StoredShare(SimpleNamespace):
