@@ -77,15 +77,16 @@ def bar_chart(points: list[tuple[date, int]]) -> BarChart:
 
 @lru_cache(maxsize=32)
 def drawn(
+    points: tuple[tuple[date, int], ...],
     id: str,
     title: str,
     unit: str,
-    link: tuple[str, str] | None,
-    points: tuple[tuple[date, int], ...],
+    link: tuple[str, str] | None = None,
 ) -> Markup:
-    """The chart of ``points`` as HTML, drawn once for each set of counts. The HTML depends on
-    nothing but the arguments, so a drawing is kept (by all of them) rather than drawn again on
-    every home page: the two charts took a quarter of its time (docs/design.md)."""
+    """The chart of ``points`` as HTML (the template global ``bar_chart``), drawn once for each
+    set of counts. The HTML depends on nothing but the arguments, so a drawing is kept (by all
+    of them) rather than drawn again on every home page: the two charts took a quarter of its
+    time (docs/design.md)."""
     chart = bar_chart(list(points))
     html = render_template("_chart.html", chart=chart, id=id, title=title, unit=unit, link=link)
     return Markup(html)

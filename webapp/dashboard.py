@@ -53,8 +53,8 @@ class Dashboard:
     by_status: dict[ShareStatus, int]
     total: int
     expiring: int
-    claims_per_day: list[tuple[date, int]]
-    created_per_day: list[tuple[date, int]]
+    claims_per_day: tuple[tuple[date, int], ...]
+    created_per_day: tuple[tuple[date, int], ...]
     events: list[AuditEvent]
     #: Which of the events' shares still exist (a deleted share has no page to link to).
     existing: set[int]
@@ -69,9 +69,10 @@ class Dashboard:
         return Trend(recent=sum(counts[-7:]), before=sum(counts[-14:-7]))
 
 
-def per_day(dimension: str, first: date, last: date) -> list[tuple[date, int]]:
+def per_day(dimension: str, first: date, last: date) -> tuple[tuple[date, int], ...]:
     """``(day, count)`` for every UTC day from ``first`` to ``last``, zeros included, from a
-    daily tally (``created_on``: shares made; ``claimed_on``: claims made)."""
+    daily tally (``created_on``: shares made; ``claimed_on``: claims made). A tuple, so that a
+    chart of it can be kept by it (``charts.drawn``)."""
     rows = db.session.execute(
         sa.select(ShareTally.value, ShareTally.shares).where(
             ShareTally.dimension == dimension,
@@ -81,7 +82,7 @@ def per_day(dimension: str, first: date, last: date) -> list[tuple[date, int]]:
     )
     counts = {value: int(count) for value, count in rows}
     days = (first + timedelta(days=n) for n in range((last - first).days + 1))
-    return [(day, counts.get(day.isoformat(), 0)) for day in days]
+    return tuple((day, counts.get(day.isoformat(), 0)) for day in days)
 
 
 def latest_events(limit: int = LATEST_EVENTS) -> list[AuditEvent]:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, g, url_for
 from markupsafe import Markup, escape
 
-from . import expiry, once, sharelinks
+from . import charts, expiry, once, sharelinks
 from .clock import utcnow
 from .forms.fields import is_zone
 from .forms.widgets import render_field
@@ -177,6 +177,7 @@ def init_app(app: Flask) -> None:
         display_zone=display_zone,
         share_link=sharelinks.link,
         render_field=render_field,
+        bar_chart=charts.drawn,
     )
     if app.testing:
         # A template typo fails the test instead of rendering an empty string.

@@ -20,7 +20,6 @@ from flask import (
 
 from . import clock, dashboard, jobs, once, security_log, sharelinks, shares, spreadsheet
 from .auth import can, requires
-from .charts import drawn
 from .enums import Role, ShareStatus
 from .extensions import db
 from .forms import ClaimForm, ShareEditForm, ShareForm
@@ -40,25 +39,7 @@ def index():
     """The home page: what is happening now, at a glance, each figure linked to its list."""
     now = clock.now()
     summary = dashboard.summary(now)
-    return render_template(
-        "home.html",
-        summary=summary,
-        quick=quick_ranges(now),
-        claims_chart=drawn(
-            "claims-chart",
-            "Claims per day",
-            "claims",
-            ("All claims", url_for("people.list_claims")),
-            tuple(summary.claims_per_day),
-        ),
-        created_chart=drawn(
-            "created-chart",
-            "Shares created per day",
-            "shares",
-            ("All shares", url_for("shares.list_shares")),
-            tuple(summary.created_per_day),
-        ),
-    )
+    return render_template("home.html", summary=summary, quick=quick_ranges(now))
 
 
 def _filter_form() -> ShareFilterForm:
