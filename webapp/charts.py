@@ -83,7 +83,7 @@ def drawn(
     unit: str,
     link: tuple[str, str] | None = None,
 ) -> Markup:
-    """The chart of ``points`` as HTML (the template global ``bar_chart``), drawn once for each
+    """The chart of ``points`` as HTML (the template global ``draw_chart``), drawn once for each
     set of counts. The HTML depends on nothing but the arguments, so a drawing is kept (by all
     of them) rather than drawn again on every home page: the two charts took a quarter of its
     time (docs/design.md)."""

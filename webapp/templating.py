@@ -177,7 +177,7 @@ def init_app(app: Flask) -> None:
         display_zone=display_zone,
         share_link=sharelinks.link,
         render_field=render_field,
-        bar_chart=charts.drawn,
+        draw_chart=charts.drawn,
     )
     if app.testing:
         # A template typo fails the test instead of rendering an empty string.
