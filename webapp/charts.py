@@ -7,6 +7,7 @@ keeps what it drew: the home page shows the same two charts until a count change
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -54,7 +55,7 @@ class BarChart:
         return [self.bars[0], self.bars[len(self.bars) // 2], self.bars[-1]]
 
 
-def bar_chart(points: list[tuple[date, int]]) -> BarChart:
+def bar_chart(points: Sequence[tuple[date, int]]) -> BarChart:
     """One bar per ``(day, count)``, scaled so the highest count reaches the top."""
     peak = max((count for _day, count in points), default=0)
     area = HEIGHT - BOTTOM - TOP
@@ -87,6 +88,6 @@ def drawn(
     set of counts. The HTML depends on nothing but the arguments, so a drawing is kept (by all
     of them) rather than drawn again on every home page: the two charts took a quarter of its
     time (docs/design.md)."""
-    chart = bar_chart(list(points))
+    chart = bar_chart(points)
     html = render_template("_chart.html", chart=chart, id=id, title=title, unit=unit, link=link)
     return Markup(html)
